@@ -1,0 +1,1 @@
+//! placeholder: the network lab (filled by the lab harness work).
