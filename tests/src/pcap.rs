@@ -87,7 +87,11 @@ pub fn parse_udp(file: &[u8]) -> Result<Vec<UdpDatagram>, PcapError> {
         let record = file
             .get(offset..offset + 16)
             .ok_or(PcapError::Truncated { offset })?;
-        let (secs, usecs, caplen) = (word(&record[0..4]), word(&record[4..8]), word(&record[8..12]));
+        let (secs, usecs, caplen) = (
+            word(&record[0..4]),
+            word(&record[4..8]),
+            word(&record[8..12]),
+        );
         let frame = file
             .get(offset + 16..offset + 16 + caplen as usize)
             .ok_or(PcapError::Truncated { offset })?;
