@@ -3,5 +3,6 @@
 //! lab of Linux namespaces the interop tests run in (`lab`).
 
 pub mod fixtures;
+pub mod garbage;
 pub mod lab;
 pub mod pcap;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use udpcast_core::wire::{Message, Opcode};
-use udpcast_tests::{fixtures, pcap};
+use udpcast_tests::{fixtures, garbage, pcap};
 
 const RECEIVER_PORT: u16 = 9000;
 const SENDER_PORT: u16 = 9001;
@@ -105,21 +105,6 @@ fn expected_counts(capture: &str) -> Vec<(&'static str, usize)> {
     }
 }
 
-/// The captured bytes with the areas the C programs leave uninitialised set to zero
-/// (PROTOCOL.md §2.2, §2.4): what our encoder writes for the same message.
-fn with_garbage_zeroed(opcode: Opcode, captured: &[u8]) -> Vec<u8> {
-    let mut bytes = captured.to_vec();
-    let garbage: &[std::ops::Range<usize>] = match opcode {
-        Opcode::Hello | Opcode::HelloNew | Opcode::HelloStreaming => &[12..24, 26..28],
-        Opcode::ConnectReply => &[20..32],
-        _ => &[],
-    };
-    for range in garbage {
-        bytes[range.clone()].fill(0);
-    }
-    bytes
-}
-
 fn sent_by_sender(opcode: Opcode) -> bool {
     matches!(
         opcode,
@@ -175,7 +160,7 @@ fn every_datagram_of_every_capture_parses_counts_and_reencodes_byte_identically(
             rebuilt.truncate(len);
             assert_eq!(
                 rebuilt,
-                with_garbage_zeroed(opcode, &d.payload),
+                garbage::zeroed(opcode, &d.payload),
                 "{at}: {opcode} re-encodes differently"
             );
             assert_eq!(Message::parse(&rebuilt), Ok(message), "{at}: reparse");

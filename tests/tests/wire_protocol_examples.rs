@@ -6,7 +6,7 @@ use udpcast_core::wire::{
     Bitmap1024, Capabilities, ConnectReply, ConnectReq, Data, Fec, Hello, HelloKind, Message,
     Reqack, Retransmit, SliceOk,
 };
-use udpcast_tests::{fixtures, pcap};
+use udpcast_tests::{fixtures, garbage, pcap};
 
 fn hex(text: &str) -> Vec<u8> {
     text.split_whitespace()
@@ -21,20 +21,14 @@ fn assert_capture_starts_with(capture: &str, number: usize, prefix: &[u8]) {
     assert_eq!(&d.payload[..prefix.len()], prefix, "{capture} #{number}");
 }
 
-/// Re-encodes `message` and compares with `dump`, where `garbage` lists the byte ranges
-/// the C programs leave uninitialised and we write as zeros.
-fn assert_reencodes(message: &Message, dump: &[u8], garbage: &[std::ops::Range<usize>]) {
-    let mut expected = dump.to_vec();
-    for range in garbage {
-        expected[range.clone()].fill(0);
-    }
+/// Re-encodes `message` and compares with `dump`, whose uninitialised areas we write as
+/// zeros.
+fn assert_reencodes(message: &Message, dump: &[u8]) {
+    let expected = garbage::zeroed(message.opcode(), dump);
     let mut buf = vec![0xEE; 2048];
     let len = message.encode(&mut buf).unwrap();
     assert_eq!(&buf[..len], &expected[..]);
 }
-
-const HELLO_GARBAGE: &[std::ops::Range<usize>] = &[12..24, 26..28];
-const REPLY_GARBAGE: &[std::ops::Range<usize>] = &[20..32];
 
 #[test]
 fn hello_of_02_multicast_announces_234_66_0_1_and_block_size_1456() {
@@ -48,7 +42,7 @@ fn hello_of_02_multicast_announces_234_66_0_1_and_block_size_1456() {
         block_size: 1456,
     };
     assert_eq!(message, Message::Hello(expected));
-    assert_reencodes(&message, &dump, HELLO_GARBAGE);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 1, &dump);
 }
 
@@ -62,7 +56,7 @@ fn hello_of_async_sender_carries_capabilities_0x29() {
     };
     assert_eq!(hello.capabilities, Capabilities::SENDER_ASYNC);
     assert!(hello.capabilities.contains(Capabilities::ASYNC));
-    assert_reencodes(&message, &dump, HELLO_GARBAGE);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("03_async_fec_8x8.pcap", 2, &dump);
 }
 
@@ -75,7 +69,7 @@ fn hello_under_pointopoint_announces_0_0_0_0() {
         panic!("{message:?}")
     };
     assert_eq!(hello.data_address, Ipv4Addr::UNSPECIFIED);
-    assert_reencodes(&message, &dump, HELLO_GARBAGE);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("05_pointopoint.pcap", 1, &dump);
 }
 
@@ -89,7 +83,7 @@ fn hello_streaming_is_recognised_by_opcode_00_0b() {
     };
     assert_eq!(hello.kind, HelloKind::Streaming);
     assert_eq!(hello.block_size, 1456);
-    assert_reencodes(&message, &dump, HELLO_GARBAGE);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("06_streaming_async_join.pcap", 301, &dump);
 }
 
@@ -113,7 +107,7 @@ fn connect_req_carries_receiver_capabilities_and_rcvbuf_212992() {
         receive_buffer: 212_992,
     };
     assert_eq!(message, Message::ConnectReq(expected));
-    assert_reencodes(&message, &dump, &[]);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 2, &dump);
 }
 
@@ -129,7 +123,7 @@ fn connect_reply_gives_the_second_receiver_client_number_1() {
         data_address: Ipv4Addr::new(234, 66, 0, 1),
     };
     assert_eq!(message, Message::ConnectReply(expected));
-    assert_reencodes(&message, &dump, REPLY_GARBAGE);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 7, &dump);
 }
 
@@ -143,7 +137,7 @@ fn connect_reply_under_pointopoint_carries_the_receivers_own_address() {
     };
     assert_eq!(reply.client_number, Some(0));
     assert_eq!(reply.data_address, Ipv4Addr::new(10, 66, 0, 11));
-    assert_reencodes(&message, &dump, REPLY_GARBAGE);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("05_pointopoint.pcap", 3, &dump);
 }
 
@@ -157,19 +151,19 @@ fn connect_reply_with_client_number_minus_1_is_a_refusal() {
         panic!("{message:?}")
     };
     assert_eq!(reply.client_number, None);
-    assert_reencodes(&message, &dump, REPLY_GARBAGE);
+    assert_reencodes(&message, &dump);
 }
 
 #[test]
 fn go_and_disconnect_are_four_bytes() {
     let go = hex("00 02 00 00");
     assert_eq!(Message::parse(&go), Ok(Message::Go));
-    assert_reencodes(&Message::Go, &go, &[]);
+    assert_reencodes(&Message::Go, &go);
     assert_capture_starts_with("07_go_signal.pcap", 4, &go);
 
     let disconnect = hex("00 04 00 00");
     assert_eq!(Message::parse(&disconnect), Ok(Message::Disconnect));
-    assert_reencodes(&Message::Disconnect, &disconnect, &[]);
+    assert_reencodes(&Message::Disconnect, &disconnect);
     assert_capture_starts_with("02_multicast_2rx.pcap", 88, &disconnect);
 }
 
@@ -185,7 +179,7 @@ fn data_header_carries_the_byte_count_of_the_whole_slice() {
         payload: &dump[16..],
     };
     assert_eq!(message, Message::Data(expected));
-    assert_reencodes(&message, &dump, &[]);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 10, &dump);
 }
 
@@ -197,7 +191,7 @@ fn data_of_the_992_byte_tail_travels_alone_in_slice_1() {
         panic!()
     };
     assert_eq!((data.slice, data.block, data.bytes), (1, 0, 992));
-    assert_reencodes(&Message::Data(data), &dump, &[]);
+    assert_reencodes(&Message::Data(data), &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 79, &dump);
 }
 
@@ -215,7 +209,7 @@ fn fec_header_carries_stripes_and_block_number_r_times_s_plus_s() {
     };
     assert_eq!(message, Message::Fec(expected));
     assert_eq!((expected.stripe(), expected.row()), (0, 0));
-    assert_reencodes(&message, &dump, &[]);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("03_async_fec_8x8.pcap", 24, &dump);
 }
 
@@ -227,7 +221,7 @@ fn fec_with_zero_bytes_ends_an_async_fec_transfer() {
         panic!()
     };
     assert_eq!((fec.stripes, fec.slice, fec.bytes), (8, 3, 0));
-    assert_reencodes(&Message::Fec(fec), &dump, &[]);
+    assert_reencodes(&Message::Fec(fec), &dump);
     assert_capture_starts_with("03_async_fec_8x8.pcap", 269, &dump);
 }
 
@@ -244,7 +238,7 @@ fn first_reqack_of_a_slice_has_rxmit_0_and_an_empty_ready_set() {
         ready: &empty,
     };
     assert_eq!(message, Message::Reqack(expected));
-    assert_reencodes(&message, &dump, &[]);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 78, &dump);
 }
 
@@ -256,7 +250,7 @@ fn reqack_with_zero_bytes_ends_the_transfer() {
         panic!()
     };
     assert_eq!((reqack.slice, reqack.bytes), (2, 0));
-    assert_reencodes(&Message::Reqack(reqack), &dump, &[]);
+    assert_reencodes(&Message::Reqack(reqack), &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 85, &dump);
 }
 
@@ -269,7 +263,7 @@ fn reqack_of_round_1_lists_client_0_as_ready() {
     };
     assert_eq!((reqack.slice, reqack.bytes, reqack.rxmit), (0, 163_072, 1));
     assert_eq!(reqack.ready.iter().collect::<Vec<_>>(), [0]);
-    assert_reencodes(&Message::Reqack(reqack), &dump, &[]);
+    assert_reencodes(&Message::Reqack(reqack), &dump);
     assert_capture_starts_with("09_fullduplex_2rx_loss5.pcap", 138, &dump);
 }
 
@@ -278,7 +272,7 @@ fn ok_for_slice_0_is_eight_zero_bytes() {
     let dump = hex("00 00 00 00 00 00 00 00");
     let message = Message::parse(&dump).unwrap();
     assert_eq!(message, Message::Ok(SliceOk { slice: 0 }));
-    assert_reencodes(&message, &dump, &[]);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("02_multicast_2rx.pcap", 80, &dump);
 }
 
@@ -295,6 +289,6 @@ fn retransmit_map_marks_received_blocks_and_leaves_missing_ones_clear() {
     let missing: Vec<usize> = (0..112).filter(|&b| !rexmit.received.contains(b)).collect();
     assert_eq!(missing, [2, 53, 66, 71, 78]);
     assert_eq!(rexmit.received.len(), 112 - 5);
-    assert_reencodes(&message, &dump, &[]);
+    assert_reencodes(&message, &dump);
     assert_capture_starts_with("09_fullduplex_2rx_loss5.pcap", 131, &dump);
 }
