@@ -8,5 +8,9 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod addressing;
 pub mod fec;
+pub mod receiver;
+pub mod time;
+pub mod transmit;
 pub mod wire;
