@@ -1,0 +1,5 @@
+//! Command lines.
+
+pub mod getopt;
+pub mod receiver_args;
+pub mod value;

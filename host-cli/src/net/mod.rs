@@ -1,0 +1,4 @@
+//! Network interfaces and sockets.
+
+pub mod interface;
+pub mod udp;
