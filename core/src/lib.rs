@@ -10,7 +10,9 @@
 
 pub mod addressing;
 pub mod fec;
+pub mod rate;
 pub mod receiver;
+pub mod sender;
 pub mod time;
 pub mod transmit;
 pub mod wire;

@@ -5,4 +5,5 @@
 pub mod fixtures;
 pub mod garbage;
 pub mod lab;
+pub mod memnet;
 pub mod pcap;

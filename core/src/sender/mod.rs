@@ -1,0 +1,1039 @@
+//! The sender: a sans-IO state machine that announces a transfer, admits receivers, and
+//! sends the input stream to them in acknowledged slices (PROTOCOL.md §3).
+//!
+//! The caller passes datagrams ([`Sender::handle_datagram`]), key presses
+//! ([`Sender::handle_key`]) and expired timers ([`Sender::handle_timeout`]) in, each with
+//! the current time, and polls:
+//! * [`Sender::poll_transmit`] — the next datagram to send from the sender's socket (port
+//!   P+1), paced by `--max-bitrate`; `None` when nothing may go now;
+//! * [`Sender::poll_event`] — connections, start, slice size, end;
+//! * [`Sender::poll_timeout`] — when to call `handle_timeout` (or poll again) next;
+//! * once [`Event::Started`] came: [`Sender::input_buffer`] / [`Sender::input_written`] /
+//!   [`Sender::input_end`] — the input stream, written straight into the slice storage.
+//!
+//! The storage lent to [`Sender::new`] holds three slices (the one being acknowledged, the
+//! one being sent, the one being filled) with their FEC blocks; see
+//! [`Sender::storage_size`].
+
+mod config;
+mod event;
+mod flight;
+mod participants;
+#[cfg(test)]
+mod tests;
+
+pub use config::{Duplex, FecParams, PointToPoint, SenderConfig};
+pub use event::{Event, LeaveReason, SenderError};
+
+use crate::fec::{Encoder, FecConfig, Kernel};
+use crate::rate::RateLimiter;
+use crate::time::{Duration, Instant};
+use crate::transmit::Transmit;
+use crate::wire::{
+    Capabilities, ConnectReply, Data, Fec, Hello, HelloKind, Message, Reqack, MAX_BLOCKS_PER_SLICE,
+};
+use core::net::{Ipv4Addr, SocketAddrV4};
+use flight::Flight;
+use heapless::Deque;
+use participants::{Admission, Participants};
+
+/// Slices the sender keeps: acknowledged one, transmitted one, one being filled.
+const SLOTS: usize = 3;
+/// Half-duplex slices never shrink below this (§3.5: hard-wired, `--min-slice-size` aside).
+const MIN_SHRUNK_SLICE: u16 = 32;
+/// The quiet period after which the start rules are looked at (§3.2).
+const QUIET: Duration = Duration::from_secs(2);
+/// Hello repetition for async and autostart when none was given (§3.1).
+const DEFAULT_HELLO_INTERVAL: Duration = Duration::from_secs(1);
+/// First estimate of the answer time; REQACKs are repeated after 1.1 times the estimate.
+const INITIAL_ANSWER_TIME_US: u64 = 10_000;
+
+/// Counters for progress lines and final statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SenderStats {
+    /// Input bytes sent for the first time.
+    pub bytes_sent: u64,
+    /// Data and FEC blocks sent, first transmissions and retransmissions.
+    pub blocks_sent: u64,
+    /// Data blocks sent again.
+    pub blocks_resent: u64,
+    /// The current slice size in blocks.
+    pub slice_size: u16,
+    /// The client that answered last.
+    pub last_answer_from: Option<u16>,
+    /// Receivers connected.
+    pub receivers: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Negotiating,
+    Transferring,
+    Finished,
+    Failed,
+}
+
+/// The slice being filled from the input.
+#[derive(Clone, Copy, Debug)]
+struct Filling {
+    slot: usize,
+    len: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Control {
+    Hello(HelloKind),
+    Reply {
+        to: SocketAddrV4,
+        client: Option<u16>,
+    },
+    Reqack,
+}
+
+/// A udpcast sender. See the [module documentation](self) for how to drive it.
+pub struct Sender<'s> {
+    config: SenderConfig,
+    storage: &'s mut [u8],
+    slot_data: usize,
+    phase: Phase,
+    participants: Participants,
+    controls: Deque<Control, 64>,
+    events: Deque<Event, 32>,
+    capabilities: Capabilities,
+    // Negotiation.
+    hello_interval: Option<Duration>,
+    hellos: u32,
+    quiet_since: Instant,
+    last_datagram: Instant,
+    first_connected: Option<Instant>,
+    // Transfer.
+    destination: SocketAddrV4,
+    slice_size: u16,
+    max_slice_size: u16,
+    doubling: bool,
+    next_slice: u32,
+    free: [bool; SLOTS],
+    filling: Option<Filling>,
+    input_ended: bool,
+    end_formed: bool,
+    x: Option<Flight>,
+    r: Option<Flight>,
+    /// Async without FEC sends its end REQACK twice (rxmit 0 and 1, §3.8).
+    end_reqacks_left: u8,
+    answer_time_us: u64,
+    rate: Option<RateLimiter>,
+    fec: Option<Encoder>,
+    stats: SenderStats,
+}
+
+impl<'s> Sender<'s> {
+    /// Bytes of storage a sender with `config` needs: three slots of the largest slice
+    /// plus its FEC blocks.
+    pub fn storage_size(config: &SenderConfig) -> usize {
+        SLOTS * slot_size(config)
+    }
+
+    /// A sender that announces itself at `now` (its first HELLO is ready to be polled).
+    pub fn new(
+        config: SenderConfig,
+        storage: &'s mut [u8],
+        now: Instant,
+    ) -> Result<Self, SenderError> {
+        let mut config = config;
+        validate(&mut config)?;
+        let needed = Self::storage_size(&config);
+        if storage.len() < needed {
+            return Err(SenderError::StorageTooSmall { needed });
+        }
+        let fec = match config.fec {
+            Some(f) => {
+                let fec_config = FecConfig::new(
+                    usize::from(f.stripes),
+                    usize::from(f.redundancy),
+                    usize::from(config.block_size),
+                )
+                .map_err(|_| SenderError::InvalidConfig("--fec"))?;
+                Some(Encoder::new(fec_config, Kernel::detect()))
+            }
+            None => None,
+        };
+        let hello_interval = match config.hello_interval.filter(|d| *d != Duration::ZERO) {
+            Some(d) => Some(d),
+            None if config.asynchronous || config.autostart != 0 => Some(DEFAULT_HELLO_INTERVAL),
+            None => None,
+        };
+        let (slice_size, max_slice_size, doubling) = initial_slice_size(&config);
+        let mut capabilities = Capabilities::SENDER;
+        if config.asynchronous {
+            capabilities |= Capabilities::ASYNC;
+        }
+        let mut sender = Sender {
+            slot_data: usize::from(max_slice_size) * usize::from(config.block_size),
+            config,
+            storage,
+            phase: Phase::Negotiating,
+            participants: Participants::new(),
+            controls: Deque::new(),
+            events: Deque::new(),
+            capabilities,
+            hello_interval,
+            hellos: 0,
+            quiet_since: now,
+            last_datagram: now,
+            first_connected: None,
+            destination: SocketAddrV4::new(config.data_group, config.portbase),
+            slice_size,
+            max_slice_size,
+            doubling,
+            next_slice: 0,
+            free: [true; SLOTS],
+            filling: None,
+            input_ended: false,
+            end_formed: false,
+            x: None,
+            r: None,
+            end_reqacks_left: 0,
+            answer_time_us: INITIAL_ANSWER_TIME_US,
+            rate: config.max_bitrate.map(|r| RateLimiter::new(r, now)),
+            fec,
+            stats: SenderStats {
+                slice_size,
+                ..SenderStats::default()
+            },
+        };
+        sender.control(Control::Hello(HelloKind::Hello));
+        Ok(sender)
+    }
+
+    /// Uses `kernel` for FEC encoding instead of the one detected at start.
+    pub fn set_fec_kernel(&mut self, kernel: Kernel) {
+        if let Some(e) = self.fec.as_mut() {
+            *e = Encoder::new(e.config(), kernel);
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> SenderStats {
+        let mut stats = self.stats;
+        stats.receivers = self.participants.count();
+        stats.slice_size = self.slice_size;
+        stats
+    }
+
+    /// Whether the sender is done, successfully or not.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Finished | Phase::Failed)
+    }
+
+    /// Whether everything was sent and acknowledged.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Whether the transfer started (the input should be fed).
+    pub fn is_transferring(&self) -> bool {
+        self.phase == Phase::Transferring
+    }
+
+    /// Receivers connected now.
+    pub fn receivers(&self) -> u16 {
+        self.participants.count()
+    }
+
+    /// The operator pressed a key (or the keyboard input ended): start now (§3.2).
+    pub fn handle_key(&mut self, now: Instant) {
+        if self.phase == Phase::Negotiating {
+            self.start(now);
+        }
+    }
+
+    /// A datagram arrived from `from` on one of the sender's sockets.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddrV4, datagram: &[u8]) {
+        if self.is_closed() {
+            return;
+        }
+        let Ok(message) = Message::parse(datagram) else {
+            return;
+        };
+        match self.phase {
+            Phase::Negotiating => {
+                self.last_datagram = now;
+                self.quiet_since = now;
+                // An async sender hears nobody (§3.2 step 4).
+                if !self.config.asynchronous {
+                    self.negotiate(now, from, message);
+                }
+            }
+            Phase::Transferring => self.answer(now, from, message),
+            _ => {}
+        }
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) (or poll transmits) next.
+    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+        match self.phase {
+            Phase::Negotiating => {
+                let quiet = self.quiet_timeout().map(|d| self.quiet_since + d);
+                let give_up = self.config.start_timeout.map(|t| self.last_datagram + t);
+                earliest(quiet, give_up)
+            }
+            Phase::Transferring => {
+                let reqack = self
+                    .r
+                    .as_ref()
+                    .and_then(|r| r.reqack_at)
+                    .map(|at| at + self.reqack_wait(self.r.as_ref()));
+                let paced = self.pacing_deadline(now);
+                earliest(reqack, paced)
+            }
+            _ => None,
+        }
+    }
+
+    /// Time passed: repeat hellos, apply the start rules, repeat REQACKs, drop the silent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Negotiating => self.negotiation_timeout(now),
+            Phase::Transferring => self.reqack_timeout(now),
+            _ => {}
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ---- input ----
+
+    /// Room for input in the slice being filled (empty when no input is wanted now).
+    pub fn input_buffer(&mut self) -> &mut [u8] {
+        if self.phase != Phase::Transferring || self.input_ended {
+            return &mut [];
+        }
+        if self.filling.is_none() {
+            self.filling = self.take_slot().map(|slot| Filling { slot, len: 0 });
+        }
+        let Some(f) = self.filling else {
+            return &mut [];
+        };
+        let target = usize::from(self.slice_size) * usize::from(self.config.block_size);
+        let start = f.slot * slot_size(&self.config);
+        let end = start + target.max(f.len);
+        self.storage.get_mut(start + f.len..end).unwrap_or(&mut [])
+    }
+
+    /// `n` bytes were written at the start of [`input_buffer`](Self::input_buffer).
+    pub fn input_written(&mut self, n: usize) {
+        if let Some(f) = self.filling.as_mut() {
+            f.len = (f.len + n).min(self.slot_data);
+        }
+    }
+
+    /// The input ended: what is buffered is the last of it.
+    pub fn input_end(&mut self) {
+        self.input_ended = true;
+    }
+
+    /// Whether the sender waits for input to go on (nothing else to send).
+    pub fn wants_input(&self) -> bool {
+        self.phase == Phase::Transferring && !self.input_ended && self.x.is_none()
+    }
+
+    // ---- output ----
+
+    /// The next datagram: written into `buf` (at least 16 + block size bytes), with its
+    /// destination. `None` when nothing may be sent now: wait for a datagram, input, or
+    /// [`poll_timeout`](Self::poll_timeout).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        if self.is_closed() {
+            return None;
+        }
+        let (len, destination) = self.next_datagram(now, buf)?;
+        if let Some(rate) = self.rate.as_mut() {
+            rate.consume(now, len);
+        }
+        Some(Transmit { destination, len })
+    }
+
+    fn pacing_deadline(&mut self, now: Instant) -> Option<Instant> {
+        let payload = usize::from(self.config.block_size) + 16;
+        let rate = self.rate.as_mut()?;
+        let at = rate.ready_at(now, payload);
+        (at > now).then_some(at)
+    }
+
+    fn paced(&mut self, now: Instant, len: usize) -> bool {
+        match self.rate.as_mut() {
+            Some(rate) => rate.ready_at(now, len) <= now,
+            None => true,
+        }
+    }
+
+    fn next_datagram(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
+        if let Some(&control) = self.controls.front() {
+            if !self.paced(now, 144) {
+                return None;
+            }
+            self.controls.pop_front();
+            return self.encode_control(now, control, buf);
+        }
+        if self.phase != Phase::Transferring {
+            return None;
+        }
+        if !self.paced(now, usize::from(self.config.block_size) + 16) {
+            return None;
+        }
+        self.engine(now, buf)
+    }
+
+    fn encode_control(
+        &mut self,
+        now: Instant,
+        control: Control,
+        buf: &mut [u8],
+    ) -> Option<(usize, SocketAddrV4)> {
+        let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
+        match control {
+            Control::Hello(kind) => {
+                let hello = Hello {
+                    kind,
+                    capabilities: self.capabilities,
+                    data_address: self.announced_address(),
+                    block_size: self.config.block_size,
+                };
+                Some((hello.encode(buf).ok()?, rendezvous))
+            }
+            Control::Reply { to, client } => {
+                let data_address = match self.config.pointopoint {
+                    PointToPoint::Always => *to.ip(),
+                    _ => self.config.data_group,
+                };
+                let reply = ConnectReply {
+                    client_number: client,
+                    block_size: u32::from(self.config.block_size),
+                    capabilities: self.capabilities,
+                    data_address,
+                };
+                Some((reply.encode(buf).ok()?, to))
+            }
+            Control::Reqack => {
+                let r = self.r.as_mut()?;
+                r.start_round(now);
+                let reqack = Reqack {
+                    slice: r.number,
+                    bytes: r.bytes,
+                    rxmit: r.rxmit,
+                    ready: &r.ready,
+                };
+                Some((reqack.encode(buf).ok()?, self.destination))
+            }
+        }
+    }
+
+    /// The data address HELLO announces: 0.0.0.0 under `--pointopoint` (§1.4 rule 3).
+    fn announced_address(&self) -> Ipv4Addr {
+        match self.config.pointopoint {
+            PointToPoint::Always => Ipv4Addr::UNSPECIFIED,
+            _ => self.config.data_group,
+        }
+    }
+
+    // ---- negotiation (§3.2) ----
+
+    fn negotiate(&mut self, now: Instant, from: SocketAddrV4, message: Message) {
+        match message {
+            Message::ConnectReq(req) => {
+                let limit = match self.config.pointopoint {
+                    PointToPoint::Always => 1,
+                    _ => crate::wire::MAX_CLIENTS,
+                };
+                let client = match self.participants.admit(from, req.capabilities, now, limit) {
+                    Admission::New(client) => {
+                        self.first_connected.get_or_insert(now);
+                        let capabilities = req.capabilities | Capabilities::BIG_ENDIAN;
+                        self.event(Event::Connected {
+                            client,
+                            address: from,
+                            capabilities,
+                        });
+                        Some(client)
+                    }
+                    Admission::Known(client) => Some(client),
+                    Admission::Refused => None,
+                };
+                self.control(Control::Reply { to: from, client });
+            }
+            // GO starts the transfer whoever sends it (udpcast does not check, §3.2).
+            Message::Go => self.start(now),
+            Message::Disconnect => {
+                if let Some(client) = self.participants.find(*from.ip()) {
+                    self.remove(client, LeaveReason::Disconnected);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The quiet period after which `handle_timeout` looks at the start rules (§3.2 step 3).
+    fn quiet_timeout(&self) -> Option<Duration> {
+        if let Some(interval) = self.hello_interval {
+            return Some(interval);
+        }
+        let counting = self.config.min_receivers != 0
+            || self.config.min_wait.is_some()
+            || self.config.max_wait.is_some();
+        let waiting_for_more = counting && self.participants.count() >= 1;
+        (waiting_for_more || self.config.start_timeout.is_some()).then_some(QUIET)
+    }
+
+    fn negotiation_timeout(&mut self, now: Instant) {
+        let quiet = self.quiet_timeout().map(|d| self.quiet_since + d);
+        if quiet.is_some_and(|q| now >= q) {
+            self.quiet_since = now;
+            if self.hello_interval.is_some() {
+                self.control(Control::Hello(HelloKind::Hello));
+                self.hellos += 1;
+                if self.config.autostart != 0 && self.hellos > self.config.autostart {
+                    self.start(now);
+                    return;
+                }
+            }
+            if self.receiver_count_rule(now) {
+                self.start(now);
+                return;
+            }
+        }
+        if self
+            .config
+            .start_timeout
+            .is_some_and(|t| now >= self.last_datagram + t)
+        {
+            self.fail(SenderError::StartTimeout);
+        }
+    }
+
+    /// §3.2: max-wait after the first receiver, else enough receivers (after min-wait).
+    fn receiver_count_rule(&self, now: Instant) -> bool {
+        let c = &self.config;
+        if c.min_receivers == 0 && c.min_wait.is_none() && c.max_wait.is_none() {
+            return false;
+        }
+        let Some(first) = self.first_connected else {
+            return false;
+        };
+        if c.max_wait.is_some_and(|w| now >= first + w) {
+            return true;
+        }
+        u32::from(self.participants.count()) >= c.min_receivers
+            && c.min_wait.map_or(true, |w| now >= first + w)
+    }
+
+    fn start(&mut self, now: Instant) {
+        let receivers = self.participants.count();
+        if receivers == 0 && !self.config.asynchronous {
+            self.fail(SenderError::NoParticipants);
+            return;
+        }
+        let mut common = self.capabilities;
+        for (_, p) in self.participants.iter() {
+            common &= p.capabilities;
+        }
+        if !common.contains(Capabilities::BIG_ENDIAN) {
+            self.fail(SenderError::IncompatiblePeer);
+            return;
+        }
+        let port = self.config.portbase;
+        let single = self
+            .participants
+            .iter()
+            .next()
+            .map(|(_, p)| *p.address.ip());
+        let data = if self.config.broadcast {
+            self.config.rendezvous
+        } else {
+            match (self.config.pointopoint, single) {
+                (PointToPoint::Always, Some(ip)) => ip,
+                (PointToPoint::Auto, Some(ip)) if receivers == 1 && !self.config.asynchronous => ip,
+                _ => self.config.data_group,
+            }
+        };
+        self.destination = SocketAddrV4::new(data, port);
+        self.phase = Phase::Transferring;
+        self.controls.clear();
+        self.rate = self.config.max_bitrate.map(|r| RateLimiter::new(r, now));
+        self.event(Event::Started {
+            capabilities: common,
+            destination: self.destination,
+            receivers,
+        });
+    }
+
+    // ---- transfer (§3.6–§3.8) ----
+
+    /// Runs the engine until it produces a datagram or has nothing to send now.
+    fn engine(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
+        for _ in 0..8 {
+            // 1. A slice every receiver holds is done.
+            if self.r.as_ref().is_some_and(|r| self.acknowledged(r)) {
+                self.release_r();
+                continue;
+            }
+            // 2. A fully sent slice waits for acknowledgement.
+            if self.r.is_none() && self.x.as_ref().is_some_and(Flight::fully_sent) {
+                self.r = self.x.take();
+                if self.first_reqack(now) {
+                    return self.encode_control(now, Control::Reqack, buf);
+                }
+                continue;
+            }
+            // 4. Resend what was asked for.
+            if let Some(r) = self.r.as_mut() {
+                if r.need_rxmit {
+                    if let Some(block) = r.next_resend() {
+                        let (slot, number, bytes) = (r.slot, r.number, r.bytes);
+                        self.stats.blocks_resent += 1;
+                        return self.encode_data(slot, number, bytes, block, buf);
+                    }
+                }
+            }
+            // 5. Everyone answered: next round.
+            if self.r.as_ref().is_some_and(|r| {
+                r.nr_answered >= self.participants.count() && r.reqack_at.is_some()
+            }) {
+                return self.next_round(now, buf);
+            }
+            // 6. Form the next slice.
+            if self.x.is_none() && !self.end_formed && (self.full_duplex() || self.r.is_none()) {
+                if self.form_slice() {
+                    continue;
+                }
+                return None; // waiting for input
+            }
+            // 7. Go on with the first transmission.
+            if self.x.as_ref().is_some_and(|x| !x.fully_sent()) {
+                return self.first_transmission(buf);
+            }
+            // 8. The end.
+            if self.end_formed && self.r.is_none() && self.x.is_none() {
+                self.phase = Phase::Finished;
+                self.event(Event::Finished);
+            }
+            return None;
+        }
+        None
+    }
+
+    fn acknowledged(&self, r: &Flight) -> bool {
+        if self.config.asynchronous {
+            return self.end_reqacks_left == 0 && r.reqack_at.is_some();
+        }
+        r.reqack_at.is_some() && r.nr_ready >= self.participants.count()
+    }
+
+    fn full_duplex(&self) -> bool {
+        self.config.asynchronous || self.config.duplex == Duplex::Full
+    }
+
+    /// Releases R; in half duplex a clean slice grows the next ones (§3.5).
+    fn release_r(&mut self) {
+        let Some(r) = self.r.take() else { return };
+        self.free[r.slot] = true;
+        if !self.full_duplex() && self.doubling {
+            let grown = self.slice_size.saturating_add(self.slice_size / 4);
+            if grown >= self.max_slice_size {
+                self.slice_size = self.max_slice_size;
+                self.doubling = false;
+            } else {
+                self.slice_size = grown;
+            }
+            self.event(Event::SliceSize(self.slice_size));
+        }
+    }
+
+    /// The first REQACK of R: in async mode only the end of a FEC-less stream gets one
+    /// (twice), everything else counts as acknowledged once sent (§3.8, §3.9).
+    fn first_reqack(&mut self, now: Instant) -> bool {
+        let Some(r) = self.r.as_mut() else {
+            return false;
+        };
+        if self.config.asynchronous {
+            if r.bytes != 0 || self.fec.is_some() {
+                r.reqack_at = Some(now);
+                return false;
+            }
+            self.end_reqacks_left = 1;
+        }
+        true
+    }
+
+    fn next_round(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
+        let half_duplex = !self.full_duplex();
+        let r = self.r.as_mut()?;
+        if self.config.asynchronous {
+            // The end REQACK of an async transfer without FEC goes out twice (rxmit 0, 1).
+            r.rxmit += 1;
+            self.end_reqacks_left = self.end_reqacks_left.saturating_sub(1);
+            return self.encode_control(now, Control::Reqack, buf);
+        }
+        r.rxmit += 1;
+        if half_duplex {
+            let (last, blocks) = (r.last_skipped, r.blocks);
+            r.last_skipped = 0;
+            self.shrink(last, blocks);
+        }
+        self.encode_control(now, Control::Reqack, buf)
+    }
+
+    /// Half duplex: losses near the end of a slice mean it was too long (§3.5).
+    fn shrink(&mut self, last_skipped: u16, blocks: u16) {
+        if last_skipped == 0 || last_skipped >= blocks {
+            return;
+        }
+        self.doubling = false;
+        let size = if last_skipped < self.slice_size / 2 {
+            self.slice_size / 2
+        } else {
+            last_skipped
+        };
+        let size = size.max(MIN_SHRUNK_SLICE);
+        if size != self.slice_size {
+            self.slice_size = size;
+            self.event(Event::SliceSize(size));
+        }
+    }
+
+    fn reqack_wait(&self, r: Option<&Flight>) -> Duration {
+        let base = self.answer_time_us + self.answer_time_us / 10;
+        let extra = if r.is_some_and(|r| r.rxmit > 10) {
+            1_000_000
+        } else {
+            0
+        };
+        Duration::from_micros(base + extra)
+    }
+
+    fn reqack_timeout(&mut self, now: Instant) {
+        let wait = self.reqack_wait(self.r.as_ref());
+        let Some(r) = self.r.as_ref() else { return };
+        let Some(at) = r.reqack_at else { return };
+        if now < at + wait || self.config.asynchronous && self.end_reqacks_left == 0 {
+            return;
+        }
+        let give_up_rounds = r.rxmit > self.config.retries_until_drop;
+        let drop_timeout = self.config.drop_timeout;
+        let mut silent = heapless::Vec::<u16, 1024>::new();
+        for (client, p) in self.participants.iter() {
+            if r.ready.contains(usize::from(client)) {
+                continue;
+            }
+            let quiet_too_long = r.first_reqack_at.is_some_and(|f| now >= f + drop_timeout)
+                && now >= p.last_heard + drop_timeout;
+            if give_up_rounds || quiet_too_long {
+                let _ = silent.push(client);
+            }
+        }
+        for client in silent {
+            self.remove(client, LeaveReason::Dropped);
+        }
+        if self.is_closed() {
+            return;
+        }
+        if let Some(r) = self.r.as_mut() {
+            if r.nr_ready < self.participants.count() {
+                r.rxmit += 1;
+                self.control(Control::Reqack);
+            }
+        }
+    }
+
+    /// Cuts the next slice from the input (§3.4). Returns false if it must wait for input.
+    fn form_slice(&mut self) -> bool {
+        let bs = usize::from(self.config.block_size);
+        let target = usize::from(self.slice_size) * bs;
+        if self.filling.is_none() {
+            self.filling = self.take_slot().map(|slot| Filling { slot, len: 0 });
+        }
+        let Some(filling) = self.filling else {
+            return false;
+        };
+        if filling.len < target && !self.input_ended {
+            return false;
+        }
+        // Whole blocks only, except a tail shorter than one block, which travels alone.
+        let mut bytes = filling.len.min(target);
+        if bytes > bs {
+            bytes -= bytes % bs;
+        }
+        let leftover = filling.len - bytes;
+        self.filling = None;
+        if leftover > 0 {
+            let Some(next) = self.take_slot() else {
+                return false;
+            };
+            let size = slot_size(&self.config);
+            let from = filling.slot * size + bytes;
+            self.storage.copy_within(from..from + leftover, next * size);
+            self.filling = Some(Filling {
+                slot: next,
+                len: leftover,
+            });
+        }
+        let blocks = bytes.div_ceil(bs) as u16;
+        let end = bytes == 0;
+        let fec_blocks = match (self.config.fec, end) {
+            // The synchronous end slice carries no FEC (§3.8); the async one does.
+            (Some(_), true) if !self.config.asynchronous => 0,
+            (Some(f), _) => f.stripes * f.redundancy,
+            (None, _) => 0,
+        };
+        if let (Some(encoder), true) = (self.fec.as_ref(), fec_blocks != 0) {
+            let size = slot_size(&self.config);
+            let base = filling.slot * size;
+            let (data, fec) = self.storage[base..base + size].split_at_mut(self.slot_data);
+            let fec_len = encoder.config().fec_len();
+            if encoder
+                .encode_slice(&data[..bytes], &mut fec[..fec_len])
+                .is_err()
+            {
+                fec[..fec_len].fill(0);
+            }
+        }
+        self.end_formed = end;
+        self.stats.bytes_sent += bytes as u64;
+        self.x = Some(Flight::new(
+            filling.slot,
+            self.next_slice,
+            bytes as u32,
+            blocks,
+            fec_blocks,
+        ));
+        self.next_slice = self.next_slice.wrapping_add(1);
+        true
+    }
+
+    fn take_slot(&mut self) -> Option<usize> {
+        let slot = self.free.iter().position(|&f| f)?;
+        self.free[slot] = false;
+        Some(slot)
+    }
+
+    fn first_transmission(&mut self, buf: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
+        let streaming = self.config.streaming;
+        let offset = u32::from(self.config.rehello_offset);
+        let x = self.x.as_mut()?;
+        // §3.10: the streaming hello precedes block max(0, blocks − offset) (for the empty
+        // async end slice, FEC block 0).
+        let hello_at = u32::from(x.blocks).saturating_sub(offset);
+        if streaming && !x.streaming_hello_sent && x.next == hello_at {
+            x.streaming_hello_sent = true;
+            let hello = Hello {
+                kind: HelloKind::Streaming,
+                capabilities: self.capabilities,
+                data_address: self.announced_address(),
+                block_size: self.config.block_size,
+            };
+            let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
+            return Some((hello.encode(buf).ok()?, rendezvous));
+        }
+        let packet = x.next;
+        x.next += 1;
+        let (slot, number, bytes, blocks) = (x.slot, x.number, x.bytes, x.blocks);
+        if packet < u32::from(blocks) {
+            self.encode_data(slot, number, bytes, packet as u16, buf)
+        } else {
+            self.encode_fec(
+                slot,
+                number,
+                bytes,
+                (packet - u32::from(blocks)) as u16,
+                buf,
+            )
+        }
+    }
+
+    fn encode_data(
+        &mut self,
+        slot: usize,
+        number: u32,
+        bytes: u32,
+        block: u16,
+        buf: &mut [u8],
+    ) -> Option<(usize, SocketAddrV4)> {
+        let bs = usize::from(self.config.block_size);
+        let base = slot * slot_size(&self.config);
+        let start = usize::from(block) * bs;
+        let end = (start + bs).min(bytes as usize);
+        let data = Data {
+            slice: number,
+            block,
+            bytes,
+            payload: self.storage.get(base + start..base + end)?,
+        };
+        self.stats.blocks_sent += 1;
+        Some((data.encode(buf).ok()?, self.destination))
+    }
+
+    fn encode_fec(
+        &mut self,
+        slot: usize,
+        number: u32,
+        bytes: u32,
+        block: u16,
+        buf: &mut [u8],
+    ) -> Option<(usize, SocketAddrV4)> {
+        let params = self.config.fec?;
+        let bs = usize::from(self.config.block_size);
+        let base = slot * slot_size(&self.config) + self.slot_data + usize::from(block) * bs;
+        let fec = Fec {
+            stripes: params.stripes,
+            slice: number,
+            block,
+            bytes,
+            payload: self.storage.get(base..base + bs)?,
+        };
+        self.stats.blocks_sent += 1;
+        Some((fec.encode(buf).ok()?, self.destination))
+    }
+
+    /// An answer during the transfer (§3.7): only from participants, only for X or R.
+    fn answer(&mut self, now: Instant, from: SocketAddrV4, message: Message) {
+        let Some(client) = self.participants.find(*from.ip()) else {
+            return;
+        };
+        self.participants.heard(client, now);
+        let (slice, ok, received) = match message {
+            Message::Ok(ok) => (ok.slice, true, None),
+            Message::Retransmit(r) => (r.slice, false, Some(r.received)),
+            Message::Disconnect => {
+                self.remove(client, LeaveReason::Disconnected);
+                return;
+            }
+            _ => return,
+        };
+        self.stats.last_answer_from = Some(client);
+        if let Some(r) = self.r.as_ref().and_then(|r| r.reqack_at) {
+            // Answer-time estimate: avg = 0.9·(avg + 9) + 0.1·t (§3.6 step 10).
+            let t = now.saturating_since(r).as_micros();
+            self.answer_time_us = (9 * (self.answer_time_us + 9) + t) / 10;
+        }
+        for flight in [self.x.as_mut(), self.r.as_mut()].into_iter().flatten() {
+            if flight.number != slice {
+                continue;
+            }
+            match received {
+                None if ok => flight.ok(client),
+                Some(map) => flight.retransmit(client, map),
+                None => {}
+            }
+        }
+    }
+
+    fn remove(&mut self, client: u16, reason: LeaveReason) {
+        let Some(p) = self.participants.remove(client) else {
+            return;
+        };
+        for flight in [self.x.as_mut(), self.r.as_mut()].into_iter().flatten() {
+            flight.forget(client);
+        }
+        self.event(Event::Left {
+            client,
+            address: *p.address.ip(),
+            reason,
+        });
+        if self.phase == Phase::Transferring
+            && self.participants.count() == 0
+            && !self.config.asynchronous
+        {
+            self.fail(SenderError::AllReceiversGone);
+        }
+    }
+
+    fn fail(&mut self, error: SenderError) {
+        self.phase = Phase::Failed;
+        self.event(Event::Failed(error));
+    }
+
+    fn control(&mut self, control: Control) {
+        let _ = self.controls.push_back(control);
+    }
+
+    fn event(&mut self, event: Event) {
+        if self.events.is_full() {
+            self.events.pop_front();
+        }
+        let _ = self.events.push_back(event);
+    }
+}
+
+/// Bytes of one storage slot: the largest slice and its FEC blocks.
+fn slot_size(config: &SenderConfig) -> usize {
+    let (_, max, _) = initial_slice_size(config);
+    let bs = usize::from(config.block_size);
+    let fec = config.fec.map_or(0, |f| {
+        usize::from(f.stripes) * usize::from(f.redundancy) * bs
+    });
+    usize::from(max) * bs + fec
+}
+
+/// Checks what udpcast checks (§3.1) and what this implementation needs.
+fn validate(config: &mut SenderConfig) -> Result<(), SenderError> {
+    if config.block_size == 0 {
+        return Err(SenderError::InvalidConfig("--blocksize must be positive"));
+    }
+    // udpcast rounds the block size down to a multiple of 4.
+    config.block_size -= config.block_size % 4;
+    if config.block_size == 0 {
+        return Err(SenderError::InvalidConfig("--blocksize must be at least 4"));
+    }
+    if usize::from(config.min_slice_size) > MAX_BLOCKS_PER_SLICE
+        || usize::from(config.max_slice_size) > MAX_BLOCKS_PER_SLICE
+    {
+        return Err(SenderError::InvalidConfig("slice sizes are at most 1024"));
+    }
+    if let Some(f) = config.fec {
+        if f.stripes == 0
+            || f.stripes > 256
+            || f.redundancy == 0
+            || f.redundancy > 128
+            || f.stripe_size == 0
+            || f.stripe_size > 128
+        {
+            return Err(SenderError::InvalidConfig(
+                "--fec: stripes 1..256, redundancy 1..128, stripe size 1..128",
+            ));
+        }
+    }
+    if config.asynchronous {
+        config.duplex = Duplex::Full;
+    }
+    Ok(())
+}
+
+/// The first slice size, the largest, and whether half-duplex doubling is on (§3.5).
+fn initial_slice_size(config: &SenderConfig) -> (u16, u16, bool) {
+    let min = config.min_slice_size.max(1);
+    let mut max = config
+        .max_slice_size
+        .max(min)
+        .min(MAX_BLOCKS_PER_SLICE as u16);
+    if let Some(f) = config.fec {
+        max = max.min(f.stripes.saturating_mul(128)).max(1);
+    }
+    let (initial, doubling) = match (config.slice_size, config.fec) {
+        (Some(n), _) => (n, false),
+        (None, Some(f)) => (f.stripes.saturating_mul(f.stripe_size), false),
+        (None, None) if config.asynchronous => (1024, false),
+        (None, None) if config.duplex == Duplex::Full => (112, false),
+        (None, None) => (130, true),
+    };
+    (initial.clamp(min.min(max), max), max, doubling)
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

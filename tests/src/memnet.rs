@@ -1,0 +1,241 @@
+//! An in-memory network for deterministic end-to-end tests of core: one of our senders
+//! and several of our receivers exchange datagrams through a lossy "switch", with a fake
+//! clock that jumps to the next deadline when nothing else is happening.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use udpcast_core::addressing;
+use udpcast_core::receiver::{self, Receiver, ReceiverConfig};
+use udpcast_core::sender::{self, Sender, SenderConfig};
+use udpcast_core::time::Instant;
+
+/// The sender's address on the fake LAN.
+pub const SENDER_IP: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+/// The LAN's broadcast address.
+pub const BROADCAST: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 255);
+const PORTBASE: u16 = 9000;
+
+/// A small deterministic PRNG (xorshift64*), so that losses repeat run after run.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded generator (a zero seed is replaced).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// True with probability `permille`/1000.
+    pub fn chance(&mut self, permille: u32) -> bool {
+        (self.next_u64() % 1000) < u64::from(permille)
+    }
+    /// `n` pseudo-random bytes.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// One of our receivers on the fake LAN.
+pub struct Peer {
+    /// Its address.
+    pub ip: Ipv4Addr,
+    /// Loss toward it, per mille of the sender's datagrams.
+    pub loss_permille: u32,
+    /// Whether it has been cut off (a dead receiver): it gets nothing and says nothing.
+    pub dead: bool,
+    /// Its config.
+    pub config: ReceiverConfig,
+    /// What it wrote.
+    pub output: Vec<u8>,
+    /// Its events.
+    pub events: Vec<receiver::Event>,
+}
+
+/// The result of a run.
+pub struct Run {
+    /// The sender's events.
+    pub sender_events: Vec<sender::Event>,
+    /// The sender finished successfully.
+    pub sender_finished: bool,
+    /// Per receiver: output, events, finished.
+    pub receivers: Vec<(Vec<u8>, Vec<receiver::Event>, bool)>,
+    /// Datagrams the sender sent, as (destination, bytes).
+    pub sent: Vec<(SocketAddrV4, Vec<u8>)>,
+    /// Fake time at the end, µs.
+    pub elapsed_us: u64,
+}
+
+/// A sender config for the fake LAN.
+pub fn sender_config() -> SenderConfig {
+    let rendezvous = addressing::rendezvous(1, None, BROADCAST);
+    SenderConfig::new(
+        SENDER_IP,
+        rendezvous,
+        addressing::default_data_group(SENDER_IP),
+    )
+}
+
+/// A receiver config for host `i` (1-based) of the fake LAN.
+pub fn receiver_config(i: u8) -> ReceiverConfig {
+    let mut c = ReceiverConfig::new(Ipv4Addr::new(10, 9, 0, 10 + i), BROADCAST);
+    c.receive_buffer = 212_992;
+    c
+}
+
+/// Runs a transfer of `input` from a sender with `config` to `peers`, for at most
+/// `limit_us` of fake time. `kill_at` cuts receiver `i` off after `n` data bytes.
+pub fn run(
+    config: SenderConfig,
+    input: &[u8],
+    peers: &mut [Peer],
+    seed: u64,
+    limit_us: u64,
+    kill: Option<(usize, usize)>,
+) -> Run {
+    let mut rng = Rng::new(seed);
+    let mut sender_storage = vec![0u8; Sender::storage_size(&config)];
+    let mut now = Instant(1_000_000);
+    let mut tx = Sender::new(config, &mut sender_storage, now).expect("valid config");
+    let mut storages: Vec<Vec<u8>> = peers
+        .iter()
+        .map(|_| vec![0u8; receiver::FULL_STORAGE])
+        .collect();
+    let mut rxs: Vec<Receiver> = peers
+        .iter()
+        .zip(storages.iter_mut())
+        .map(|(p, s)| Receiver::new(p.config, s, now))
+        .collect();
+    let mut cursor = 0usize;
+    let mut sent = Vec::new();
+    let mut sender_events = Vec::new();
+    let mut buf = vec![0u8; 70_000];
+    let mut rbuf = [0u8; 256];
+    let end = Instant(now.0 + limit_us);
+    let sender_addr = SocketAddrV4::new(SENDER_IP, PORTBASE + 1);
+    while now < end {
+        let mut busy = false;
+        // Input, as fast as the sender takes it.
+        if tx.is_transferring() {
+            let room = tx.input_buffer();
+            if !room.is_empty() && cursor < input.len() {
+                let n = room.len().min(input.len() - cursor);
+                room[..n].copy_from_slice(&input[cursor..cursor + n]);
+                tx.input_written(n);
+                cursor += n;
+                busy = true;
+            }
+            if cursor == input.len() {
+                tx.input_end();
+            }
+        }
+        // Sender → receivers.
+        for _ in 0..64 {
+            let Some(t) = tx.poll_transmit(now, &mut buf) else {
+                break;
+            };
+            busy = true;
+            let datagram = buf[..t.len].to_vec();
+            let dest = *t.destination.ip();
+            for (i, (peer, rx)) in peers.iter_mut().zip(rxs.iter_mut()).enumerate() {
+                let reaches = dest == peer.ip || dest.is_multicast() || dest == BROADCAST;
+                if let Some((k, after)) = kill {
+                    if k == i && peer.output.len() >= after {
+                        peer.dead = true;
+                    }
+                }
+                if reaches && !peer.dead && !rng.chance(peer.loss_permille) {
+                    rx.handle_datagram(now, sender_addr, &datagram);
+                }
+            }
+            sent.push((t.destination, datagram));
+        }
+        // Receivers → sender.
+        for (peer, rx) in peers.iter_mut().zip(rxs.iter_mut()) {
+            while let Some(t) = rx.poll_transmit(&mut rbuf) {
+                busy = true;
+                if peer.dead {
+                    continue;
+                }
+                let from = SocketAddrV4::new(peer.ip, PORTBASE);
+                let to = *t.destination.ip();
+                // The rendezvous (broadcast) and the sender's own address both reach it.
+                if to == SENDER_IP || to == BROADCAST {
+                    tx.handle_datagram(now, from, &rbuf[..t.len]);
+                }
+            }
+            while let Some(e) = rx.poll_event() {
+                peer.events.push(e);
+            }
+            loop {
+                let out = rx.output();
+                if out.is_empty() {
+                    break;
+                }
+                peer.output.extend_from_slice(out);
+                let n = out.len();
+                rx.consume_output(n);
+                busy = true;
+            }
+        }
+        while let Some(e) = tx.poll_event() {
+            sender_events.push(e);
+            busy = true;
+        }
+        let all_closed = tx.is_closed()
+            && rxs
+                .iter()
+                .zip(peers.iter())
+                .all(|(r, p)| r.is_closed() || p.dead);
+        if all_closed {
+            break;
+        }
+        if busy {
+            continue;
+        }
+        // Nothing to do now: jump to the next deadline, and expire what is due.
+        let mut next = end;
+        if let Some(t) = tx.poll_timeout(now) {
+            next = next.min(t);
+        }
+        for rx in &rxs {
+            if let Some(t) = rx.poll_timeout() {
+                next = next.min(t);
+            }
+        }
+        now = next.max(Instant(now.0 + 1));
+        tx.handle_timeout(now);
+        for rx in rxs.iter_mut() {
+            rx.handle_timeout(now);
+        }
+    }
+    let receivers = peers
+        .iter()
+        .zip(rxs.iter())
+        .map(|(p, r)| (p.output.clone(), p.events.clone(), r.is_finished()))
+        .collect();
+    Run {
+        sender_events,
+        sender_finished: tx.is_finished(),
+        receivers,
+        sent,
+        elapsed_us: now.0 - 1_000_000,
+    }
+}
+
+/// A receiver peer for host `i` with `loss_permille` loss toward it.
+pub fn peer(i: u8, loss_permille: u32) -> Peer {
+    let config = receiver_config(i);
+    Peer {
+        ip: config.own_address,
+        loss_permille,
+        dead: false,
+        config,
+        output: Vec::new(),
+        events: Vec::new(),
+    }
+}
