@@ -8,8 +8,10 @@ pub mod log;
 pub mod net;
 pub mod progress;
 pub mod receiver_app;
+pub mod sender_app;
 pub mod signals;
 pub mod sink;
+pub mod source;
 
 /// The licence text `--license` prints.
 pub const LICENSE: &str =

@@ -1,9 +1,5 @@
-//! `udp-sender`: drop-in replacement for udpcast's program of the same name.
-//!
-//! Not implemented yet: the binary only says so and fails, so nobody mistakes it for a
-//! working one.
+//! `udp-sender`: drop-in replacement for udpcast's sender.
 
 fn main() -> std::process::ExitCode {
-    eprintln!("udp-sender: not implemented yet in udpcast-rs");
-    std::process::ExitCode::from(2)
+    udpcast_cli::sender_app::main()
 }

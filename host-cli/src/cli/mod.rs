@@ -2,4 +2,5 @@
 
 pub mod getopt;
 pub mod receiver_args;
+pub mod sender_args;
 pub mod value;

@@ -84,6 +84,56 @@ impl Udp {
         }
     }
 
+    /// Sends a batch of datagrams with one `sendmmsg`; returns how many went out (at least
+    /// one unless an error is returned). Waits for room in the socket buffer if needed.
+    pub fn send_batch(&self, datagrams: &[(&[u8], SocketAddrV4)]) -> io::Result<usize> {
+        if datagrams.is_empty() {
+            return Ok(0);
+        }
+        let mut addresses: Vec<libc::sockaddr_in> =
+            datagrams.iter().map(|(_, to)| sockaddr(*to)).collect();
+        let mut iovecs: Vec<libc::iovec> = datagrams
+            .iter()
+            .map(|(bytes, _)| libc::iovec {
+                iov_base: bytes.as_ptr() as *mut libc::c_void,
+                iov_len: bytes.len(),
+            })
+            .collect();
+        let mut headers: Vec<libc::mmsghdr> = Vec::with_capacity(datagrams.len());
+        for (address, iovec) in addresses.iter_mut().zip(iovecs.iter_mut()) {
+            // SAFETY: mmsghdr is plain data; all-zero is a valid empty header.
+            let mut header: libc::mmsghdr = unsafe { zeroed() };
+            header.msg_hdr.msg_name = (address as *mut libc::sockaddr_in).cast();
+            header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            header.msg_hdr.msg_iov = iovec;
+            header.msg_hdr.msg_iovlen = 1;
+            headers.push(header);
+        }
+        loop {
+            // SAFETY: every header points at a live address and iovec of the vectors above,
+            // whose buffers are the caller's datagrams, all outliving the call.
+            let n = unsafe {
+                libc::sendmmsg(
+                    self.fd(),
+                    headers.as_mut_ptr(),
+                    headers.len() as libc::c_uint,
+                    0,
+                )
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => wait_writable(self.fd())?,
+                // Transient shortage of kernel buffers: back off briefly.
+                _ if e.raw_os_error() == Some(libc::ENOBUFS) => wait_writable(self.fd())?,
+                _ => return Err(e),
+            }
+        }
+    }
+
     /// Receives as many datagrams as are waiting, up to the batch's capacity, without
     /// blocking; returns how many (0 when none is waiting).
     pub fn receive_batch(&self, batch: &mut RecvBatch) -> io::Result<usize> {
@@ -170,6 +220,17 @@ impl Udp {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+fn sockaddr(to: SocketAddrV4) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: to.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*to.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
     }
 }
 

@@ -1,0 +1,609 @@
+//! `udp-sender`: sockets, input, keyboard and progress around core's `Sender`.
+//! Every protocol decision is core's; this file only carries datagrams, time and bytes.
+
+use crate::cli::sender_args::{parse_sender_args, SenderArgs, SenderCommand, USAGE};
+use crate::clock::Clock;
+use crate::keyboard::{Key, Keyboard};
+use crate::log::Log;
+use crate::net::interface;
+use crate::net::udp::{RecvBatch, Udp};
+use crate::progress::grouped;
+use crate::signals;
+use crate::source::Source;
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::RawFd;
+use std::process::ExitCode;
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+use udpcast_core::addressing;
+use udpcast_core::sender::{
+    Duplex, Event, FecParams, LeaveReason, PointToPoint, Sender, SenderConfig, SenderError,
+};
+use udpcast_core::time::Duration;
+
+/// Datagrams handed to the kernel per `sendmmsg`.
+const SEND_BATCH: usize = 32;
+
+enum Outcome {
+    Success,
+    Failed(String, u8),
+    Signalled(i32),
+}
+
+/// Entry point of the `udp-sender` binary.
+pub fn main() -> ExitCode {
+    let args = match parse_sender_args(std::env::args().skip(1)) {
+        Ok(SenderCommand::Run(args)) => args,
+        Ok(SenderCommand::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(SenderCommand::Version) => {
+            println!("{}", crate::version_line("udp-sender"));
+            return ExitCode::SUCCESS;
+        }
+        Ok(SenderCommand::License) => {
+            println!("{}", crate::LICENSE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(SenderCommand::Kill(pid_file)) => return kill_daemon(pid_file.as_deref()),
+        Err(e) => {
+            eprintln!("udp-sender: {e}");
+            eprintln!("{USAGE}");
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = if args.daemon_mode > 0 {
+        serve_forever(&args)
+    } else {
+        run(&args)
+    };
+    match outcome {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failed(message, code) => {
+            eprintln!("udp-sender: {message}");
+            ExitCode::from(code)
+        }
+        Outcome::Signalled(s) => signals::die_of(s),
+    }
+}
+
+/// `--daemon-mode`: one transfer after the other until killed; twice: in the background.
+fn serve_forever(args: &SenderArgs) -> Outcome {
+    if args.daemon_mode > 1 {
+        // SAFETY: daemon() forks and detaches; no threads exist yet.
+        if unsafe { libc::daemon(1, 0) } != 0 {
+            return failed(format!(
+                "cannot go to the background: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    if let Some(path) = &args.pid_file {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            return failed(format!("cannot write pid file {}: {e}", path.display()));
+        }
+    }
+    loop {
+        match run(args) {
+            Outcome::Success => continue,
+            other => return other,
+        }
+    }
+}
+
+fn kill_daemon(pid_file: Option<&std::path::Path>) -> ExitCode {
+    let Some(path) = pid_file else {
+        eprintln!("udp-sender: --kill needs --pid-file");
+        return ExitCode::from(1);
+    };
+    let pid = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    match pid {
+        // SAFETY: sends a signal to a process id read from the pid file.
+        Some(pid) if pid > 0 && unsafe { libc::kill(pid, libc::SIGTERM) } == 0 => {
+            let _ = std::fs::remove_file(path);
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!(
+                "udp-sender: no running daemon found through {}",
+                path.display()
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn failed(message: String) -> Outcome {
+    Outcome::Failed(message, 1)
+}
+
+fn run(args: &SenderArgs) -> Outcome {
+    let log = match Log::open(args.log.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return failed(format!("cannot open log: {e}")),
+    };
+    signals::catch_termination();
+    log.info(&crate::version_line("udp-sender"));
+    if args.rate_governor.is_some() {
+        return failed("--rate-governor plug-ins are not supported; use --max-bitrate".into());
+    }
+    if args.pointopoint && args.nopointopoint {
+        return failed("--pointopoint and --nopointopoint contradict each other".into());
+    }
+    if args.asynchronous && args.pointopoint && args.mcast_data.is_none() {
+        return Outcome::Failed(
+            "Pointopoint supplied together with async, but no dataMcastAddress (-m)".into(),
+            255,
+        );
+    }
+    let requested = args
+        .interface
+        .clone()
+        .or_else(|| std::env::var("IFNAME").ok());
+    let chosen = match interface::candidates()
+        .map_err(|e| e.to_string())
+        .and_then(|c| interface::choose(c, requested.as_deref()).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let config = match sender_config(args, &chosen, &log) {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let sockets = match open_sockets(args, &chosen, &config) {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let what = args
+        .file
+        .as_ref()
+        .map_or("(stdin)".to_string(), |f| f.display().to_string());
+    let compressed = if args.pipe.is_some() {
+        "Compressed "
+    } else {
+        ""
+    };
+    log.info(&format!(
+        "{compressed}UDP sender for {what} at {} on {} ",
+        chosen.address, chosen.name
+    ));
+    log.info(&format!("Broadcasting control to {}", config.rendezvous));
+
+    let clock = Clock::new();
+    let mut storage = vec![0u8; Sender::storage_size(&config)];
+    let sender = match Sender::new(config, &mut storage, clock.now()) {
+        Ok(s) => s,
+        Err(e) => return failed(e.to_string()),
+    };
+    let keyboard = (!args.nokbd)
+        .then(|| Keyboard::open_for_sender(args.file.is_some()))
+        .flatten();
+    let mut session = Session {
+        args,
+        log: &log,
+        clock,
+        sockets,
+        sender,
+        source: None,
+        keyboard,
+        failure: None,
+        period: StdDuration::from_millis(args.stat_period_ms.unwrap_or(500).max(10)),
+        last_progress: StdInstant::now(),
+        prompted: false,
+    };
+    session.run()
+}
+
+fn sender_config(
+    args: &SenderArgs,
+    chosen: &interface::Chosen,
+    log: &Log,
+) -> Result<SenderConfig, String> {
+    let ttl = args.ttl.unwrap_or(1);
+    let rendezvous = addressing::rendezvous(ttl, args.mcast_rdv, chosen.broadcast);
+    let data_group = match args.mcast_data {
+        Some(group) => group,
+        None => {
+            let group = addressing::default_data_group(chosen.address);
+            log.info(&format!("Using mcast address {group}"));
+            group
+        }
+    };
+    let mut c = SenderConfig::new(chosen.address, rendezvous, data_group);
+    c.portbase = args.portbase.unwrap_or(9000);
+    if c.portbase == 0 || c.portbase == u16::MAX {
+        return Err(format!("bad port base {}", c.portbase));
+    }
+    let block_size = args.blocksize.unwrap_or(1456);
+    if block_size == 0 || block_size > 65_532 {
+        return Err(format!("bad block size {block_size}"));
+    }
+    c.block_size = block_size as u16;
+    c.pointopoint = match (args.pointopoint, args.nopointopoint) {
+        (true, _) if args.asynchronous => PointToPoint::Never,
+        (true, _) => PointToPoint::Always,
+        (_, true) => PointToPoint::Never,
+        _ => PointToPoint::Auto,
+    };
+    c.broadcast = args.broadcast;
+    c.asynchronous = args.asynchronous;
+    // Without an explicit choice udpcast asks the driver; every switched network (and
+    // every virtual link) is full duplex, which is what the lab's veth pairs report too.
+    c.duplex = if args.half_duplex && !args.full_duplex {
+        Duplex::Half
+    } else {
+        Duplex::Full
+    };
+    if c.duplex == Duplex::Full && !args.asynchronous {
+        log.info("Using full duplex mode");
+    }
+    c.fec = args.fec.map(|f| FecParams {
+        stripes: f.stripes,
+        redundancy: f.redundancy,
+        stripe_size: f.stripe_size,
+    });
+    if let Some(f) = args.fec {
+        log.info(&format!(
+            "stripes={} redund={} stripesize={}",
+            f.stripes, f.redundancy, f.stripe_size
+        ));
+    } else if args.asynchronous {
+        log.info("Warning: Async mode but no forward error correction\nTransfer may fail if there is packet loss\nUse --fec 8x8 to enable forward error correction");
+    }
+    c.max_bitrate = args.max_bitrate;
+    c.hello_interval = args.rexmit_hello_ms.map(Duration::from_millis);
+    c.autostart = args.autostart.unwrap_or(0);
+    c.min_receivers = args.min_receivers.unwrap_or(0);
+    c.min_wait = args.min_wait_s.filter(|&s| s > 0).map(Duration::from_secs);
+    c.max_wait = args.max_wait_s.filter(|&s| s > 0).map(Duration::from_secs);
+    c.start_timeout = args
+        .start_timeout_s
+        .filter(|&s| s > 0)
+        .map(Duration::from_secs);
+    c.keyboard = !args.nokbd;
+    if let Some(n) = args.retries_until_drop {
+        c.retries_until_drop = n;
+    }
+    if let Some(s) = args.drop_timeout_s {
+        c.drop_timeout = Duration::from_secs(s);
+    }
+    if let Some(n) = args.min_slice_size {
+        if n > 1024 {
+            return Err("min slice size too big".into());
+        }
+        c.min_slice_size = n.max(1);
+    }
+    if let Some(n) = args.max_slice_size {
+        if n > 1024 {
+            return Err("max slice size too big".into());
+        }
+        c.max_slice_size = n.max(c.min_slice_size);
+    }
+    c.slice_size = args.slice_size;
+    c.streaming = args.streaming;
+    if let Some(n) = args.rehello_offset {
+        c.rehello_offset = n;
+    }
+    Ok(c)
+}
+
+struct Sockets {
+    main: Udp,
+    others: Vec<Udp>,
+}
+
+/// S0 on the own address sends everything; S1 (broadcast) and S2 (multicast rendezvous)
+/// hear connection requests (PROTOCOL.md §1.5).
+fn open_sockets(
+    args: &SenderArgs,
+    chosen: &interface::Chosen,
+    c: &SenderConfig,
+) -> Result<Sockets, String> {
+    let port = c.portbase + 1;
+    let bind = |a: Ipv4Addr| {
+        Udp::bind(SocketAddrV4::new(a, port)).map_err(|e| format!("cannot bind {a}:{port}: {e}"))
+    };
+    let main = bind(chosen.address)?;
+    if c.rendezvous.is_multicast() {
+        main.set_multicast_ttl(args.ttl.unwrap_or(1))
+            .map_err(|e| e.to_string())?;
+    } else {
+        main.set_broadcast()
+            .map_err(|e| format!("cannot enable broadcast: {e}"))?;
+    }
+    let group = if c.rendezvous.is_multicast() {
+        c.rendezvous
+    } else {
+        c.data_group
+    };
+    main.set_multicast_interface(group, chosen.index)
+        .map_err(|e| format!("cannot set multicast interface: {e}"))?;
+    if let Some(bytes) = args.sendbuf {
+        main.set_send_buffer(bytes).map_err(|e| e.to_string())?;
+    }
+    let mut others = Vec::new();
+    if !chosen.broadcast.is_unspecified() && chosen.broadcast != chosen.address {
+        others.push(bind(chosen.broadcast)?);
+    }
+    if c.rendezvous.is_multicast() {
+        let s = bind(c.rendezvous)?;
+        s.join_multicast(c.rendezvous, chosen.index)
+            .map_err(|e| format!("cannot join {}: {e}", c.rendezvous))?;
+        others.push(s);
+    }
+    Ok(Sockets { main, others })
+}
+
+struct Session<'a, 's> {
+    args: &'a SenderArgs,
+    log: &'a Log,
+    clock: Clock,
+    sockets: Sockets,
+    sender: Sender<'s>,
+    source: Option<Source>,
+    keyboard: Option<Keyboard>,
+    failure: Option<Outcome>,
+    period: StdDuration,
+    last_progress: StdInstant,
+    prompted: bool,
+}
+
+impl Session<'_, '_> {
+    fn run(&mut self) -> Outcome {
+        let mut batch = RecvBatch::new(64, 2048);
+        let mut buffers: Vec<Vec<u8>> = (0..SEND_BATCH).map(|_| vec![0u8; 65_536]).collect();
+        loop {
+            if let Some(signal) = signals::caught() {
+                return Outcome::Signalled(signal);
+            }
+            self.feed_input();
+            let sent = self.send(&mut buffers);
+            self.events();
+            if self.failure.is_some() || self.sender.is_closed() {
+                break;
+            }
+            self.progress(false);
+            // Poll: immediately if we could send more, else until the next deadline.
+            let busy = sent == SEND_BATCH;
+            let timeout = if busy {
+                0
+            } else {
+                let now = self.clock.now();
+                let wake = self.clock.millis_until(self.sender.poll_timeout(now));
+                wake.map_or(self.period.as_millis() as i32, |w| {
+                    w.min(self.period.as_millis() as i32)
+                })
+            };
+            let mut fds: Vec<RawFd> = std::iter::once(&self.sockets.main)
+                .chain(&self.sockets.others)
+                .map(Udp::fd)
+                .collect();
+            let sockets = fds.len();
+            let source_fd = self.source.as_ref().map(Source::fd);
+            fds.extend(source_fd);
+            let keyboard_fd = self.keyboard.as_ref().and_then(Keyboard::fd);
+            fds.extend(keyboard_fd);
+            let mut pollfds: Vec<libc::pollfd> = fds
+                .iter()
+                .map(|&fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+            // SAFETY: pollfds is a live array of the length passed.
+            let ready =
+                unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as _, timeout.max(0)) };
+            if ready < 0 {
+                continue;
+            }
+            for i in 0..sockets {
+                if pollfds[i].revents != 0 {
+                    self.receive(i, &mut batch);
+                }
+            }
+            if keyboard_fd.is_some() && pollfds.last().is_some_and(|p| p.revents != 0) {
+                match self.keyboard.as_mut().and_then(Keyboard::read) {
+                    Some(Key::Start) => self.sender.handle_key(self.clock.now()),
+                    Some(Key::Quit) => {
+                        self.failure = Some(failed("cancelled by the operator".into()))
+                    }
+                    None => {}
+                }
+            }
+            let now = self.clock.now();
+            if self.sender.poll_timeout(now).is_some_and(|t| t <= now) {
+                self.sender.handle_timeout(now);
+            }
+        }
+        self.finish()
+    }
+
+    fn receive(&mut self, index: usize, batch: &mut RecvBatch) {
+        let socket = if index == 0 {
+            &self.sockets.main
+        } else {
+            &self.sockets.others[index - 1]
+        };
+        for _ in 0..16 {
+            match socket.receive_batch(batch) {
+                Ok(0) => return,
+                Ok(_) => {
+                    let now = self.clock.now();
+                    for (from, datagram) in batch.datagrams() {
+                        self.sender.handle_datagram(now, from, datagram);
+                    }
+                }
+                Err(e) => {
+                    self.failure = Some(failed(format!("receive error: {e}")));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn feed_input(&mut self) {
+        let Some(source) = self.source.as_mut() else {
+            return;
+        };
+        loop {
+            let room = self.sender.input_buffer();
+            if room.is_empty() {
+                return;
+            }
+            match source.fill(room) {
+                Ok((n, ended)) => {
+                    self.sender.input_written(n);
+                    if ended {
+                        self.sender.input_end();
+                        return;
+                    }
+                    if n == 0 {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    self.failure = Some(failed(e.to_string()));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends up to one batch; returns how many datagrams went out.
+    fn send(&mut self, buffers: &mut [Vec<u8>]) -> usize {
+        let now = self.clock.now();
+        let mut out: Vec<(usize, SocketAddrV4)> = Vec::with_capacity(SEND_BATCH);
+        for buffer in buffers.iter_mut() {
+            match self.sender.poll_transmit(now, buffer) {
+                Some(t) => out.push((t.len, t.destination)),
+                None => break,
+            }
+        }
+        let datagrams: Vec<(&[u8], SocketAddrV4)> = out
+            .iter()
+            .zip(buffers.iter())
+            .map(|(&(len, to), b)| (&b[..len], to))
+            .collect();
+        let mut done = 0;
+        while done < datagrams.len() {
+            match self.sockets.main.send_batch(&datagrams[done..]) {
+                Ok(n) => done += n.max(1),
+                Err(e) => {
+                    // udpcast treats a failed send as fatal: data would silently be missing.
+                    let to = datagrams[done].1;
+                    self.failure = Some(failed(format!(
+                        "Could not broadcast data packet to {to}: {e}"
+                    )));
+                    return done;
+                }
+            }
+        }
+        done
+    }
+
+    fn events(&mut self) {
+        while let Some(event) = self.sender.poll_event() {
+            match event {
+                Event::Connected {
+                    client,
+                    address,
+                    capabilities,
+                } => {
+                    self.log.info(&format!(
+                        "New connection from {}  (#{client}) {:08x}",
+                        address.ip(),
+                        capabilities.bits()
+                    ));
+                    self.prompt();
+                }
+                Event::Left {
+                    client,
+                    address,
+                    reason,
+                } => {
+                    if reason == LeaveReason::Dropped {
+                        self.log
+                            .info(&format!("Dropping client #{client} because of timeout"));
+                    }
+                    self.log
+                        .info(&format!("Disconnecting #{client} ({address})"));
+                }
+                Event::Started { capabilities, .. } => {
+                    self.log
+                        .info(&format!("Starting transfer: {:08x}", capabilities.bits()));
+                    self.keyboard = None;
+                    match Source::open(self.args.file.as_deref(), self.args.pipe.as_deref()) {
+                        Ok(s) => self.source = Some(s),
+                        Err(e) => self.failure = Some(failed(e.to_string())),
+                    }
+                }
+                Event::SliceSize(n) => self.log.info(&format!("Slice size={n}")),
+                Event::Finished => {}
+                Event::Failed(e) => self.failure = Some(sender_failure(e)),
+            }
+        }
+        if self.args.asynchronous {
+            self.prompt();
+        }
+    }
+
+    fn prompt(&mut self) {
+        if self.keyboard.is_some() && !self.prompted {
+            self.prompted = true;
+            self.log.info("Ready. Press any key to start sending data.");
+        }
+    }
+
+    fn progress(&mut self, last: bool) {
+        if self.args.no_progress || !self.sender.is_transferring() && !last {
+            return;
+        }
+        if !last && self.last_progress.elapsed() < self.period {
+            return;
+        }
+        self.last_progress = StdInstant::now();
+        let s = self.sender.stats();
+        let share = if s.blocks_sent == 0 {
+            0.0
+        } else {
+            s.blocks_resent as f64 * 100.0 / s.blocks_sent as f64
+        };
+        let client = s.last_answer_from.map_or(String::new(), |c| c.to_string());
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "bytes={:>12}  re-xmits={:07} ({share:5.1}%) slice={:04} - {client:>3}\r",
+            grouped(s.bytes_sent),
+            s.blocks_resent,
+            s.slice_size
+        );
+        let _ = err.flush();
+    }
+
+    fn finish(&mut self) -> Outcome {
+        let source = self.source.take().map(Source::finish);
+        if self.sender.is_transferring() || self.sender.is_finished() {
+            self.progress(true);
+            eprintln!();
+        }
+        let outcome = match (self.failure.take(), source) {
+            (Some(f), _) => f,
+            (None, Some(Err(e))) => failed(e.to_string()),
+            (None, _) if self.sender.is_finished() => Outcome::Success,
+            (None, _) => failed("stopped before the transfer completed".into()),
+        };
+        if let Outcome::Success = outcome {
+            self.log.info("Transfer complete.\x07");
+        }
+        outcome
+    }
+}
+
+fn sender_failure(error: SenderError) -> Outcome {
+    Outcome::Failed(error.to_string(), 1)
+}
