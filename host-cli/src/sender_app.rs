@@ -401,10 +401,9 @@ impl Session<'_, '_> {
             if ready < 0 {
                 continue;
             }
-            for i in 0..sockets {
-                if pollfds[i].revents != 0 {
-                    self.receive(i, &mut batch);
-                }
+            let readable: Vec<usize> = (0..sockets).filter(|&i| pollfds[i].revents != 0).collect();
+            for i in readable {
+                self.receive(i, &mut batch);
             }
             if keyboard_fd.is_some() && pollfds.last().is_some_and(|p| p.revents != 0) {
                 match self.keyboard.as_mut().and_then(Keyboard::read) {

@@ -194,7 +194,7 @@ pub struct FecArg {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SenderCommand {
     /// Send.
-    Run(SenderArgs),
+    Run(Box<SenderArgs>),
     /// Print the usage.
     Help,
     /// Print the version.
@@ -373,7 +373,7 @@ pub fn parse_sender_args(
     if kill {
         return Ok(SenderCommand::Kill(a.pid_file));
     }
-    Ok(SenderCommand::Run(a))
+    Ok(SenderCommand::Run(Box::new(a)))
 }
 
 /// `--max-bitrate`: bits per second, with `k`/`K` (×1000), `m`/`M` (×10⁶) or, beyond
@@ -430,7 +430,7 @@ mod tests {
 
     fn run(args: &[&str]) -> SenderArgs {
         match parse_sender_args(args.iter().map(|s| s.to_string())) {
-            Ok(SenderCommand::Run(a)) => a,
+            Ok(SenderCommand::Run(a)) => *a,
             other => panic!("{other:?}"),
         }
     }
