@@ -14,6 +14,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "core builds for a bare-metal target (no_std, no alloc), with and without defmt"
 cargo build -p udpcast-core --target thumbv7em-none-eabihf
 cargo build -p udpcast-core --target thumbv7em-none-eabihf --features defmt
+step "C header is current and compiles as C99 and C++11"
+scripts/check-header.sh
+printf '#include "udpcast.h"\nint main(void) { return (int)udpc_version()[0] == 0; }\n' > target/header-check.c
+cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c target/header-check.c -o target/header-check.o
+cp target/header-check.c target/header-check.cpp
+c++ -std=c++11 -Wall -Werror -pedantic -Iinclude -c target/header-check.cpp -o target/header-check-cpp.o
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "tests"

@@ -1,0 +1,580 @@
+//! The receiver's C API: `udpc_receiver`, living in memory the caller provides.
+//!
+//! ```c
+//! udpc_receiver_config cfg;
+//! udpc_receiver_config_default(&cfg);
+//! cfg.own_address = my_addr; cfg.rendezvous = bcast_addr;
+//! size_t n = udpc_receiver_mem_size(&cfg);
+//! void *mem = my_static_buffer;                 /* n bytes, any alignment */
+//! udpc_receiver *rx;
+//! udpc_receiver_init(mem, n, &cfg, now_us(), &rx);
+//! /* loop: feed datagrams, timeouts, key; poll transmits, events, output */
+//! udpc_receiver_deinit(rx);
+//! ```
+
+use crate::boundary::{bytes, from_net, guard, guard_or, non_null, non_null_mut, put, to_net};
+use crate::udpc_result;
+use core::net::SocketAddrV4;
+use std::mem::{align_of, size_of};
+use udpcast_core::receiver::{Event, Receiver, ReceiverConfig, ReceiverError, FULL_STORAGE};
+use udpcast_core::time::{Duration, Instant};
+
+/// A receiver. Opaque: it lives inside the memory given to [`udpc_receiver_init`], which
+/// the caller keeps alive, untouched, until [`udpc_receiver_deinit`].
+pub struct udpc_receiver {
+    inner: Receiver<'static>,
+}
+
+/// A receiver's settings (see `udp-receiver`'s options). Fill with
+/// [`udpc_receiver_config_default`] first, then change what you need.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct udpc_receiver_config {
+    /// Own unicast address (network byte order).
+    pub own_address: u32,
+    /// Rendezvous: the interface's broadcast address, a multicast group, or the sender's
+    /// address (network byte order).
+    pub rendezvous: u32,
+    /// Port base P (the receiver listens on P).
+    pub portbase: u16,
+    /// Never ask to connect (`--passive`).
+    pub passive: bool,
+    /// A key press (see [`udpc_receiver_handle_key`]) sends GO (not `--nokbd`).
+    pub keyboard: bool,
+    /// Write zeros for lost blocks and go on (`--ignore-lost-data`).
+    pub ignore_lost_data: bool,
+    /// Socket receive buffer reported in CONNECT_REQ.
+    pub receive_buffer: u32,
+    /// `--start-timeout` in milliseconds; 0 = none.
+    pub start_timeout_ms: u64,
+    /// `--receive-timeout` in milliseconds; 0 = none.
+    pub receive_timeout_ms: u64,
+    /// `--exit-wait` in milliseconds.
+    pub exit_wait_ms: u64,
+    /// CONNECT_REQ repetition interval in milliseconds.
+    pub connect_retry_ms: u64,
+    /// Bytes of slice storage (four slots); 0 = enough for 1024 blocks of 1456 bytes.
+    pub slice_storage: usize,
+}
+
+/// What happened (the `kind` of a [`udpc_receiver_event`]).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum udpc_receiver_event_kind {
+    /// Connected: see the connection fields; join `join_group` if non-zero.
+    UDPC_RX_CONNECTED = 1,
+    /// GO was queued after a key press.
+    UDPC_RX_GO_SENT = 2,
+    /// Data started to flow.
+    UDPC_RX_STARTED = 3,
+    /// `lost_blocks` blocks of `lost_slice` were written as zeros.
+    UDPC_RX_LOST_DATA = 4,
+    /// The whole stream arrived: drain output and transmits, then stop.
+    UDPC_RX_FINISHED = 5,
+    /// The receiver gave up: see `error`.
+    UDPC_RX_FAILED = 6,
+}
+
+/// Why a receiver gave up (`error` of a `UDPC_RX_FAILED` event). Fixed numbers.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum udpc_receiver_error {
+    /// No error.
+    UDPC_RXERR_NONE = 0,
+    /// No sender answered before the start timeout.
+    UDPC_RXERR_NO_SENDER = 1,
+    /// Connected, but no data before the start timeout.
+    UDPC_RXERR_NOT_STARTED = 2,
+    /// The sender refused us (too many clients).
+    UDPC_RXERR_REFUSED = 3,
+    /// Another transfer is already running.
+    UDPC_RXERR_OTHER_TRANSFER = 4,
+    /// Dropped by the sender, or data lost for good.
+    UDPC_RXERR_DROPPED = 5,
+    /// Two byte counts for one slice.
+    UDPC_RXERR_BYTE_COUNT_MISMATCH = 6,
+    /// A slice that is not the last is not a whole number of blocks.
+    UDPC_RXERR_BAD_BASE = 7,
+    /// Data lost in a slice whose size never became known.
+    UDPC_RXERR_SLICE_SIZE_UNKNOWN = 8,
+    /// The sender went silent longer than the receive timeout.
+    UDPC_RXERR_RECEIVE_TIMEOUT = 9,
+    /// The block size does not fit the slice storage.
+    UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE = 10,
+    /// A slice does not fit a storage slot.
+    UDPC_RXERR_SLICE_TOO_LARGE = 11,
+}
+
+/// An event polled with [`udpc_receiver_poll_event`]. Fields not concerned are zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct udpc_receiver_event {
+    /// What happened.
+    pub kind: udpc_receiver_event_kind,
+    /// Our client number (connected).
+    pub client_number: u16,
+    /// The sender's address, network byte order (connected).
+    pub sender_address: u32,
+    /// The sender's port (connected).
+    pub sender_port: u16,
+    /// The data address announced (connected).
+    pub data_address: u32,
+    /// The multicast group to join, or 0 (connected).
+    pub join_group: u32,
+    /// Bytes per block (connected).
+    pub block_size: u32,
+    /// Passive reception (connected).
+    pub passive: bool,
+    /// The sender streams (connected).
+    pub streaming: bool,
+    /// A key press starts the transfer: prompt for one (connected).
+    pub waits_for_key: bool,
+    /// Why it failed (failed).
+    pub error: udpc_receiver_error,
+    /// The slice concerned (lost data).
+    pub lost_slice: u32,
+    /// Blocks written as zeros (lost data).
+    pub lost_blocks: u16,
+}
+
+/// Counters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct udpc_receiver_stats {
+    /// Bytes of complete slices.
+    pub bytes_received: u64,
+    /// Bytes handed out.
+    pub bytes_output: u64,
+    /// DATA blocks stored.
+    pub data_blocks: u64,
+    /// FEC blocks used for rebuilding.
+    pub fec_blocks_used: u64,
+    /// RETRANSMIT requests sent.
+    pub retransmit_requests: u64,
+    /// Blocks written as zeros.
+    pub lost_blocks: u64,
+    /// Datagrams from others than the sender during the transfer.
+    pub rogue_datagrams: u64,
+    /// Malformed or inconsistent datagrams.
+    pub malformed_datagrams: u64,
+}
+
+/// Fills `cfg` with udpcast's defaults (addresses 0, port base 9000, exit-wait 500 ms,
+/// CONNECT_REQ repeated every second, default storage).
+#[no_mangle]
+pub extern "C" fn udpc_receiver_config_default(cfg: *mut udpc_receiver_config) -> udpc_result {
+    guard(|| {
+        if cfg.is_null() {
+            return udpc_result::UDPC_ERR_NULL;
+        }
+        let d = ReceiverConfig::new(
+            core::net::Ipv4Addr::UNSPECIFIED,
+            core::net::Ipv4Addr::UNSPECIFIED,
+        );
+        put(
+            cfg,
+            udpc_receiver_config {
+                own_address: 0,
+                rendezvous: 0,
+                portbase: d.portbase,
+                passive: d.passive,
+                keyboard: d.keyboard,
+                ignore_lost_data: d.ignore_lost_data,
+                receive_buffer: 0,
+                start_timeout_ms: 0,
+                receive_timeout_ms: 0,
+                exit_wait_ms: d.exit_wait.as_micros() / 1000,
+                connect_retry_ms: d.connect_retry.as_micros() / 1000,
+                slice_storage: 0,
+            },
+        );
+        udpc_result::UDPC_OK
+    })
+}
+
+fn storage_len(cfg: &udpc_receiver_config) -> usize {
+    if cfg.slice_storage == 0 {
+        FULL_STORAGE
+    } else {
+        cfg.slice_storage
+    }
+}
+
+/// Bytes of memory [`udpc_receiver_init`] needs for `cfg` (any alignment). 0 if `cfg` is
+/// null.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_mem_size(cfg: *const udpc_receiver_config) -> usize {
+    guard_or(0, || {
+        if cfg.is_null() {
+            return 0;
+        }
+        // SAFETY: non-null, points to a config per the API contract.
+        let cfg = unsafe { &*cfg };
+        size_of::<udpc_receiver>() + align_of::<udpc_receiver>() - 1 + storage_len(cfg)
+    })
+}
+
+/// Creates a receiver inside `mem` (`mem_len` ≥ [`udpc_receiver_mem_size`]) that starts
+/// looking for a sender at `now_us`, and stores its handle in `*out`.
+///
+/// # Safety
+/// `mem` must be writable for `mem_len` bytes and stay valid and otherwise unused until
+/// [`udpc_receiver_deinit`].
+#[no_mangle]
+pub unsafe extern "C" fn udpc_receiver_init(
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    cfg: *const udpc_receiver_config,
+    now_us: u64,
+    out: *mut *mut udpc_receiver,
+) -> udpc_result {
+    guard(|| {
+        let cfg = *non_null!(cfg);
+        let _ = non_null_mut!(out);
+        if mem.is_null() {
+            return udpc_result::UDPC_ERR_NULL;
+        }
+        if mem_len < udpc_receiver_mem_size(&cfg) {
+            return udpc_result::UDPC_ERR_BUFFER_TOO_SMALL;
+        }
+        let base = mem.cast::<u8>();
+        let offset = base.align_offset(align_of::<udpc_receiver>());
+        // SAFETY: offset < align, and mem_len covers offset + struct + storage (checked).
+        let object = unsafe { base.add(offset) }.cast::<udpc_receiver>();
+        // SAFETY: the storage follows the object inside the caller's block, which outlives
+        // the receiver (API contract), so treating it as 'static is sound until deinit.
+        let storage: &'static mut [u8] = unsafe {
+            core::slice::from_raw_parts_mut(
+                base.add(offset + size_of::<udpc_receiver>()),
+                storage_len(&cfg),
+            )
+        };
+        let mut config = ReceiverConfig::new(from_net(cfg.own_address), from_net(cfg.rendezvous));
+        config.portbase = cfg.portbase;
+        config.passive = cfg.passive;
+        config.keyboard = cfg.keyboard;
+        config.ignore_lost_data = cfg.ignore_lost_data;
+        config.receive_buffer = cfg.receive_buffer;
+        config.start_timeout =
+            (cfg.start_timeout_ms != 0).then(|| Duration::from_millis(cfg.start_timeout_ms));
+        config.receive_timeout =
+            (cfg.receive_timeout_ms != 0).then(|| Duration::from_millis(cfg.receive_timeout_ms));
+        config.exit_wait = Duration::from_millis(cfg.exit_wait_ms);
+        config.connect_retry = Duration::from_millis(cfg.connect_retry_ms.max(1));
+        let receiver = udpc_receiver {
+            inner: Receiver::new(config, storage, Instant(now_us)),
+        };
+        // SAFETY: object is aligned and inside the caller's writable block.
+        unsafe { object.write(receiver) };
+        put(out, object);
+        udpc_result::UDPC_OK
+    })
+}
+
+/// Destroys a receiver; its memory is the caller's again. Null is ignored.
+///
+/// # Safety
+/// `rx` must come from [`udpc_receiver_init`] and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn udpc_receiver_deinit(rx: *mut udpc_receiver) {
+    if !rx.is_null() {
+        // SAFETY: rx was initialised by udpc_receiver_init and is dropped exactly once.
+        let _ = guard(|| {
+            unsafe { rx.drop_in_place() };
+            udpc_result::UDPC_OK
+        });
+    }
+}
+
+/// A datagram arrived from `from_address:from_port` on any of the receiver's sockets.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_handle_datagram(
+    rx: *mut udpc_receiver,
+    now_us: u64,
+    from_address: u32,
+    from_port: u16,
+    data: *const u8,
+    len: usize,
+) -> udpc_result {
+    guard(|| {
+        let rx = non_null_mut!(rx);
+        let data = bytes!(data, len);
+        let from = SocketAddrV4::new(from_net(from_address), from_port);
+        rx.inner.handle_datagram(Instant(now_us), from, data);
+        udpc_result::UDPC_OK
+    })
+}
+
+/// A key was pressed (or the keyboard input ended): sends GO if waiting for it.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_handle_key(rx: *mut udpc_receiver, now_us: u64) -> udpc_result {
+    guard(|| {
+        non_null_mut!(rx).inner.handle_key(Instant(now_us));
+        udpc_result::UDPC_OK
+    })
+}
+
+/// Time passed: call when the deadline of [`udpc_receiver_poll_timeout`] is reached.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_handle_timeout(rx: *mut udpc_receiver, now_us: u64) -> udpc_result {
+    guard(|| {
+        non_null_mut!(rx).inner.handle_timeout(Instant(now_us));
+        udpc_result::UDPC_OK
+    })
+}
+
+/// The operator cancelled: DISCONNECT is queued (if connected) and the receiver stops.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_abort(rx: *mut udpc_receiver) -> udpc_result {
+    guard(|| {
+        non_null_mut!(rx).inner.abort();
+        udpc_result::UDPC_OK
+    })
+}
+
+/// The next deadline in `*deadline_us`: `UDPC_OK`, or `UDPC_NOTHING` if there is none.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_poll_timeout(
+    rx: *const udpc_receiver,
+    deadline_us: *mut u64,
+) -> udpc_result {
+    guard(|| {
+        let rx = non_null!(rx);
+        match rx.inner.poll_timeout() {
+            Some(t) => {
+                put(deadline_us, t.0);
+                udpc_result::UDPC_OK
+            }
+            None => udpc_result::UDPC_NOTHING,
+        }
+    })
+}
+
+/// The next datagram to send, written into `buf` (140 bytes always suffice): its length
+/// and destination go to the out-pointers. `UDPC_NOTHING` when none is pending.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_poll_transmit(
+    rx: *mut udpc_receiver,
+    buf: *mut u8,
+    buf_len: usize,
+    out_len: *mut usize,
+    to_address: *mut u32,
+    to_port: *mut u16,
+) -> udpc_result {
+    guard(|| {
+        let rx = non_null_mut!(rx);
+        if buf_len < udpcast_core::transmit::MAX_RECEIVER_DATAGRAM {
+            return udpc_result::UDPC_ERR_BUFFER_TOO_SMALL;
+        }
+        let buf = crate::boundary::bytes_mut!(buf, buf_len);
+        match rx.inner.poll_transmit(buf) {
+            Some(t) => {
+                put(out_len, t.len);
+                put(to_address, to_net(*t.destination.ip()));
+                put(to_port, t.destination.port());
+                udpc_result::UDPC_OK
+            }
+            None => udpc_result::UDPC_NOTHING,
+        }
+    })
+}
+
+/// The next event into `*event`; `UDPC_NOTHING` when none is pending.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_poll_event(
+    rx: *mut udpc_receiver,
+    event: *mut udpc_receiver_event,
+) -> udpc_result {
+    guard(|| {
+        let rx = non_null_mut!(rx);
+        if event.is_null() {
+            return udpc_result::UDPC_ERR_NULL;
+        }
+        let Some(e) = rx.inner.poll_event() else {
+            return udpc_result::UDPC_NOTHING;
+        };
+        put(event, convert_event(e));
+        udpc_result::UDPC_OK
+    })
+}
+
+fn convert_event(e: Event) -> udpc_receiver_event {
+    use udpc_receiver_event_kind::*;
+    let mut out = udpc_receiver_event {
+        kind: UDPC_RX_STARTED,
+        client_number: 0,
+        sender_address: 0,
+        sender_port: 0,
+        data_address: 0,
+        join_group: 0,
+        block_size: 0,
+        passive: false,
+        streaming: false,
+        waits_for_key: false,
+        error: udpc_receiver_error::UDPC_RXERR_NONE,
+        lost_slice: 0,
+        lost_blocks: 0,
+    };
+    match e {
+        Event::Connected(c) => {
+            out.kind = UDPC_RX_CONNECTED;
+            out.client_number = c.client_number;
+            out.sender_address = to_net(*c.sender.ip());
+            out.sender_port = c.sender.port();
+            out.data_address = to_net(c.data_address);
+            out.join_group = c.join_group.map_or(0, to_net);
+            out.block_size = c.block_size;
+            out.passive = c.passive;
+            out.streaming = c.streaming;
+            out.waits_for_key = c.waits_for_key;
+        }
+        Event::GoSent => out.kind = UDPC_RX_GO_SENT,
+        Event::Started => out.kind = UDPC_RX_STARTED,
+        Event::LostData { slice, blocks } => {
+            out.kind = UDPC_RX_LOST_DATA;
+            out.lost_slice = slice;
+            out.lost_blocks = blocks;
+        }
+        Event::Finished => out.kind = UDPC_RX_FINISHED,
+        Event::Failed(error) => {
+            out.kind = UDPC_RX_FAILED;
+            out.error = convert_error(error);
+        }
+    }
+    out
+}
+
+fn convert_error(error: ReceiverError) -> udpc_receiver_error {
+    use udpc_receiver_error::*;
+    match error {
+        ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
+        ReceiverError::NotStarted => UDPC_RXERR_NOT_STARTED,
+        ReceiverError::Refused => UDPC_RXERR_REFUSED,
+        ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,
+        ReceiverError::DroppedBySender { .. } => UDPC_RXERR_DROPPED,
+        ReceiverError::ByteCountMismatch { .. } => UDPC_RXERR_BYTE_COUNT_MISMATCH,
+        ReceiverError::BadBase { .. } => UDPC_RXERR_BAD_BASE,
+        ReceiverError::SliceSizeUnknown { .. } => UDPC_RXERR_SLICE_SIZE_UNKNOWN,
+        ReceiverError::ReceiveTimeout => UDPC_RXERR_RECEIVE_TIMEOUT,
+        ReceiverError::UnsupportedBlockSize(_) => UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE,
+        ReceiverError::SliceTooLarge { .. } => UDPC_RXERR_SLICE_TOO_LARGE,
+    }
+}
+
+/// A static NUL-terminated description of a receiver error code (any number is accepted).
+#[no_mangle]
+pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_char {
+    use udpc_receiver_error::*;
+    let known = [
+        UDPC_RXERR_NONE,
+        UDPC_RXERR_NO_SENDER,
+        UDPC_RXERR_NOT_STARTED,
+        UDPC_RXERR_REFUSED,
+        UDPC_RXERR_OTHER_TRANSFER,
+        UDPC_RXERR_DROPPED,
+        UDPC_RXERR_BYTE_COUNT_MISMATCH,
+        UDPC_RXERR_BAD_BASE,
+        UDPC_RXERR_SLICE_SIZE_UNKNOWN,
+        UDPC_RXERR_RECEIVE_TIMEOUT,
+        UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE,
+        UDPC_RXERR_SLICE_TOO_LARGE,
+    ];
+    let Some(&error) = known.iter().find(|&&e| e as u32 == error) else {
+        return c"unknown receiver error".as_ptr();
+    };
+    let text: &'static core::ffi::CStr = match error {
+        UDPC_RXERR_NONE => c"no error",
+        UDPC_RXERR_NO_SENDER => c"no sender answered before the start timeout",
+        UDPC_RXERR_NOT_STARTED => {
+            c"connected, but the transfer did not start before the start timeout"
+        }
+        UDPC_RXERR_REFUSED => c"the sender refused us: too many clients already connected",
+        UDPC_RXERR_OTHER_TRANSFER => c"bad server reply: other transfer in progress?",
+        UDPC_RXERR_DROPPED => c"dropped by sender, or data lost for good",
+        UDPC_RXERR_BYTE_COUNT_MISMATCH => c"byte count mismatch",
+        UDPC_RXERR_BAD_BASE => c"slice not a multiple of the block size",
+        UDPC_RXERR_SLICE_SIZE_UNKNOWN => c"data lost before the slice size was known",
+        UDPC_RXERR_RECEIVE_TIMEOUT => c"receive timeout: the sender went silent",
+        UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE => c"block size does not fit the slice storage",
+        UDPC_RXERR_SLICE_TOO_LARGE => c"slice larger than a storage slot",
+    };
+    text.as_ptr()
+}
+
+/// The next in-order bytes to write out: `*data`/`*len` (len 0 when none). They stay valid
+/// until the next call on this receiver; report what was written with
+/// [`udpc_receiver_consume_output`].
+#[no_mangle]
+pub extern "C" fn udpc_receiver_output(
+    rx: *const udpc_receiver,
+    data: *mut *const u8,
+    len: *mut usize,
+) -> udpc_result {
+    guard(|| {
+        let rx = non_null!(rx);
+        let out = rx.inner.output();
+        put(data, out.as_ptr());
+        put(len, out.len());
+        if out.is_empty() {
+            udpc_result::UDPC_NOTHING
+        } else {
+            udpc_result::UDPC_OK
+        }
+    })
+}
+
+/// `written` bytes of [`udpc_receiver_output`] were written out.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_consume_output(
+    rx: *mut udpc_receiver,
+    written: usize,
+) -> udpc_result {
+    guard(|| {
+        non_null_mut!(rx).inner.consume_output(written);
+        udpc_result::UDPC_OK
+    })
+}
+
+/// Counters so far into `*stats`.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_get_stats(
+    rx: *const udpc_receiver,
+    stats: *mut udpc_receiver_stats,
+) -> udpc_result {
+    guard(|| {
+        let s = non_null!(rx).inner.stats();
+        if stats.is_null() {
+            return udpc_result::UDPC_ERR_NULL;
+        }
+        put(
+            stats,
+            udpc_receiver_stats {
+                bytes_received: s.bytes_received,
+                bytes_output: s.bytes_output,
+                data_blocks: s.data_blocks,
+                fec_blocks_used: s.fec_blocks_used,
+                retransmit_requests: s.retransmit_requests,
+                lost_blocks: s.lost_blocks,
+                rogue_datagrams: s.rogue_datagrams,
+                malformed_datagrams: s.malformed_datagrams,
+            },
+        );
+        udpc_result::UDPC_OK
+    })
+}
+
+/// 1 when the receiver is done (finished or failed), else 0; 0 for null.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_is_closed(rx: *const udpc_receiver) -> bool {
+    // SAFETY: a non-null handle points to a live receiver (API contract).
+    guard_or(false, || !rx.is_null() && unsafe { &*rx }.inner.is_closed())
+}
+
+/// 1 when the whole stream arrived and was handed out, else 0; 0 for null.
+#[no_mangle]
+pub extern "C" fn udpc_receiver_is_finished(rx: *const udpc_receiver) -> bool {
+    // SAFETY: a non-null handle points to a live receiver (API contract).
+    guard_or(false, || {
+        !rx.is_null() && unsafe { &*rx }.inner.is_finished()
+    })
+}
