@@ -21,8 +21,10 @@ use udpcast_core::sender::{
 };
 use udpcast_core::time::Duration;
 
-/// Datagrams handed to the kernel per `sendmmsg`.
-const SEND_BATCH: usize = 32;
+/// Datagrams polled from core per round of the send loop.
+const SEND_BATCH: usize = 64;
+/// The most bytes one GSO `sendmsg` may carry (one IP datagram's worth).
+const GSO_MAX_BYTES: usize = 65_000;
 
 enum Outcome {
     Success,
@@ -194,6 +196,8 @@ fn run(args: &SenderArgs) -> Outcome {
         period: StdDuration::from_millis(args.stat_period_ms.unwrap_or(500).max(10)),
         last_progress: StdInstant::now(),
         prompted: false,
+        block_size: config.block_size,
+        gso: std::env::var_os("UDPCAST_NO_GSO").is_none(),
     };
     session.run()
 }
@@ -222,7 +226,12 @@ fn sender_config(
     if block_size == 0 || block_size > 65_532 {
         return Err(format!("bad block size {block_size}"));
     }
-    c.block_size = block_size as u16;
+    // udpcast rounds the block size down to a multiple of 4 (§3.1); core does too, and the
+    // send loop's stride must match.
+    c.block_size = (block_size - block_size % 4) as u16;
+    if c.block_size == 0 {
+        return Err(format!("bad block size {block_size}"));
+    }
     c.pointopoint = match (args.pointopoint, args.nopointopoint) {
         (true, _) if args.asynchronous => PointToPoint::Never,
         (true, _) => PointToPoint::Always,
@@ -350,18 +359,24 @@ struct Session<'a, 's> {
     period: StdDuration,
     last_progress: StdInstant,
     prompted: bool,
+    block_size: u16,
+    /// Whether UDP GSO is used (until the kernel refuses it; `UDPCAST_NO_GSO` disables it).
+    gso: bool,
 }
 
 impl Session<'_, '_> {
     fn run(&mut self) -> Outcome {
         let mut batch = RecvBatch::new(64, 2048);
-        let mut buffers: Vec<Vec<u8>> = (0..SEND_BATCH).map(|_| vec![0u8; 65_536]).collect();
+        // Datagrams are polled into one area at a fixed stride (the largest datagram), so
+        // that a run of full-size ones is contiguous and can go out as one GSO send.
+        let stride = 16 + usize::from(self.block_size);
+        let mut area = vec![0u8; SEND_BATCH * stride.max(144)];
         loop {
             if let Some(signal) = signals::caught() {
                 return Outcome::Signalled(signal);
             }
             self.feed_input();
-            let sent = self.send(&mut buffers);
+            let sent = self.send(&mut area, stride.max(144));
             self.events();
             if self.failure.is_some() || self.sender.is_closed() {
                 break;
@@ -474,35 +489,72 @@ impl Session<'_, '_> {
     }
 
     /// Sends up to one batch; returns how many datagrams went out.
-    fn send(&mut self, buffers: &mut [Vec<u8>]) -> usize {
+    fn send(&mut self, area: &mut [u8], stride: usize) -> usize {
         let now = self.clock.now();
-        let mut out: Vec<(usize, SocketAddrV4)> = Vec::with_capacity(SEND_BATCH);
-        for buffer in buffers.iter_mut() {
-            match self.sender.poll_transmit(now, buffer) {
-                Some(t) => out.push((t.len, t.destination)),
+        let mut polled: Vec<(usize, SocketAddrV4)> = Vec::with_capacity(SEND_BATCH);
+        for region in area.chunks_mut(stride).take(SEND_BATCH) {
+            match self.sender.poll_transmit(now, region) {
+                Some(t) => polled.push((t.len, t.destination)),
                 None => break,
             }
         }
-        let datagrams: Vec<(&[u8], SocketAddrV4)> = out
-            .iter()
-            .zip(buffers.iter())
-            .map(|(&(len, to), b)| (&b[..len], to))
-            .collect();
-        let mut done = 0;
-        while done < datagrams.len() {
-            match self.sockets.main.send_batch(&datagrams[done..]) {
-                Ok(n) => done += n.max(1),
-                Err(e) => {
-                    // udpcast treats a failed send as fatal: data would silently be missing.
-                    let to = datagrams[done].1;
-                    self.failure = Some(failed(format!(
-                        "Could not broadcast data packet to {to}: {e}"
-                    )));
-                    return done;
+        let mut i = 0;
+        while i < polled.len() {
+            let (_, to) = polled[i];
+            // A run: full-size datagrams to one destination, the last possibly shorter.
+            let mut j = i + 1;
+            while self.gso
+                && j < polled.len()
+                && polled[j].1 == to
+                && polled[j - 1].0 == stride
+                && (j + 1 - i) * stride <= GSO_MAX_BYTES
+            {
+                j += 1;
+            }
+            if j - i >= 2 {
+                let bytes = &area[i * stride..(j - 1) * stride + polled[j - 1].0];
+                match self.sockets.main.send_segments(bytes, stride as u16, to) {
+                    Ok(()) => {
+                        i = j;
+                        continue;
+                    }
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP)
+                        ) =>
+                    {
+                        // This kernel or interface cannot segment: send one by one from now on.
+                        self.gso = false;
+                    }
+                    Err(e) => {
+                        self.failure = Some(failed(format!(
+                            "Could not broadcast data packet to {to}: {e}"
+                        )));
+                        return i;
+                    }
                 }
             }
+            let datagrams: Vec<(&[u8], SocketAddrV4)> = (i..j)
+                .map(|k| (&area[k * stride..k * stride + polled[k].0], polled[k].1))
+                .collect();
+            let mut done = 0;
+            while done < datagrams.len() {
+                match self.sockets.main.send_batch(&datagrams[done..]) {
+                    Ok(n) => done += n.max(1),
+                    Err(e) => {
+                        // udpcast treats a failed send as fatal: data would silently be missing.
+                        let to = datagrams[done].1;
+                        self.failure = Some(failed(format!(
+                            "Could not broadcast data packet to {to}: {e}"
+                        )));
+                        return i + done;
+                    }
+                }
+            }
+            i = j;
         }
-        done
+        polled.len()
     }
 
     fn events(&mut self) {

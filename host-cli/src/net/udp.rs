@@ -134,6 +134,53 @@ impl Udp {
         }
     }
 
+    /// Sends `data` as datagrams of `segment` bytes each (the last may be shorter) to `to`
+    /// with one `sendmsg`, letting the kernel cut them (UDP GSO, `UDP_SEGMENT`). Fails with
+    /// the kernel's error where GSO is not available (`EIO`, `EINVAL`, `ENOPROTOOPT`), in
+    /// which case the caller sends the datagrams one by one.
+    pub fn send_segments(&self, data: &[u8], segment: u16, to: SocketAddrV4) -> io::Result<()> {
+        let mut address = sockaddr(to);
+        let mut iovec = libc::iovec {
+            iov_base: data.as_ptr() as *mut libc::c_void,
+            iov_len: data.len(),
+        };
+        // SAFETY: CMSG_SPACE only computes a size.
+        let space = unsafe { libc::CMSG_SPACE(size_of::<u16>() as u32) } as usize;
+        let mut control = [0u64; 4];
+        debug_assert!(space <= size_of::<[u64; 4]>());
+        // SAFETY: msghdr is plain data; zero is a valid empty header.
+        let mut header: libc::msghdr = unsafe { zeroed() };
+        header.msg_name = (&mut address as *mut libc::sockaddr_in).cast();
+        header.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        header.msg_iov = &mut iovec;
+        header.msg_iovlen = 1;
+        header.msg_control = control.as_mut_ptr().cast();
+        header.msg_controllen = space as _;
+        // SAFETY: the control buffer is large enough for one u16 control message (space),
+        // and CMSG_FIRSTHDR/CMSG_DATA point inside it.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&header);
+            (*cmsg).cmsg_level = libc::SOL_UDP;
+            (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as _;
+            libc::CMSG_DATA(cmsg).cast::<u16>().write_unaligned(segment);
+        }
+        loop {
+            // SAFETY: header points at live address, iovec and control buffers above.
+            let n = unsafe { libc::sendmsg(self.fd(), &header, 0) };
+            if n >= 0 {
+                return Ok(());
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => wait_writable(self.fd())?,
+                _ if e.raw_os_error() == Some(libc::ENOBUFS) => wait_writable(self.fd())?,
+                _ => return Err(e),
+            }
+        }
+    }
+
     /// Receives as many datagrams as are waiting, up to the batch's capacity, without
     /// blocking; returns how many (0 when none is waiting).
     pub fn receive_batch(&self, batch: &mut RecvBatch) -> io::Result<usize> {
