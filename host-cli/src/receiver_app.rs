@@ -120,8 +120,12 @@ fn run(args: &ReceiverArgs) -> Outcome {
     // CONNECT_REQ reports the buffer the kernel gave before we ask for a larger one (§2.3).
     let reported_rcvbuf = sockets.unicast.receive_buffer().unwrap_or(0);
     let rcvbuf = args.rcvbuf.unwrap_or(DEFAULT_RCVBUF);
+    let gro = std::env::var_os("UDPCAST_NO_GRO").is_none();
     for socket in sockets.all() {
         let _ = socket.set_receive_buffer(rcvbuf);
+        if gro {
+            socket.enable_gro();
+        }
     }
 
     let mut config = ReceiverConfig::new(chosen.address, rendezvous);
@@ -397,6 +401,9 @@ impl Session<'_, '_> {
         let socket = Udp::bind(SocketAddrV4::new(group, self.args.portbase))?;
         socket.join_multicast(group, self.chosen.index)?;
         let _ = socket.set_receive_buffer(self.args.rcvbuf.unwrap_or(DEFAULT_RCVBUF));
+        if std::env::var_os("UDPCAST_NO_GRO").is_none() {
+            socket.enable_gro();
+        }
         self.sockets.others.push(socket);
         Ok(())
     }

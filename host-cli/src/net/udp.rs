@@ -31,6 +31,12 @@ impl Udp {
         self.socket.set_broadcast(true)
     }
 
+    /// Asks the kernel to coalesce runs of equal datagrams (UDP GRO); [`RecvBatch`] splits
+    /// them again. Returns whether the kernel accepted.
+    pub fn enable_gro(&self) -> bool {
+        self.set_int(libc::SOL_UDP, libc::UDP_GRO, 1).is_ok()
+    }
+
     /// Sets `SO_RCVBUF`.
     pub fn set_receive_buffer(&self, bytes: usize) -> io::Result<()> {
         self.set_int(
@@ -188,7 +194,12 @@ impl Udp {
         let slots = batch.buffers.len();
         let mut iovecs: Vec<libc::iovec> = Vec::with_capacity(slots);
         let mut headers: Vec<libc::mmsghdr> = Vec::with_capacity(slots);
-        for (buffer, address) in batch.buffers.iter_mut().zip(batch.sources.iter_mut()) {
+        for ((buffer, address), control) in batch
+            .buffers
+            .iter_mut()
+            .zip(batch.sources.iter_mut())
+            .zip(batch.controls.iter_mut())
+        {
             iovecs.push(libc::iovec {
                 iov_base: buffer.as_mut_ptr().cast(),
                 iov_len: buffer.len(),
@@ -197,6 +208,8 @@ impl Udp {
             let mut header: libc::mmsghdr = unsafe { zeroed() };
             header.msg_hdr.msg_name = (address as *mut libc::sockaddr_in).cast();
             header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            header.msg_hdr.msg_control = control.as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = size_of::<[u64; 8]>() as _;
             headers.push(header);
         }
         for (header, iovec) in headers.iter_mut().zip(iovecs.iter_mut()) {
@@ -224,6 +237,7 @@ impl Udp {
         for (i, header) in headers.iter().take(n as usize).enumerate() {
             batch.lengths[i] = header.msg_len as usize;
             batch.truncated[i] = header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
+            batch.segments[i] = gro_segment(&header.msg_hdr);
         }
         batch.received = n as usize;
         Ok(batch.received)
@@ -308,9 +322,28 @@ fn wait_writable(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// The segment size of a message the kernel coalesced (UDP GRO), if it did.
+fn gro_segment(header: &libc::msghdr) -> Option<usize> {
+    // SAFETY: the header's control buffer was filled by recvmmsg; the CMSG macros walk it
+    // within msg_controllen.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(header);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == libc::UDP_GRO {
+                let size = libc::CMSG_DATA(cmsg).cast::<i32>().read_unaligned();
+                return (size > 0).then_some(size as usize);
+            }
+            cmsg = libc::CMSG_NXTHDR(header, cmsg);
+        }
+    }
+    None
+}
+
 /// Buffers for [`Udp::receive_batch`], reused from call to call.
 pub struct RecvBatch {
     buffers: Vec<Box<[u8]>>,
+    controls: Vec<[u64; 8]>,
+    segments: Vec<Option<usize>>,
     sources: Vec<libc::sockaddr_in>,
     lengths: Vec<usize>,
     truncated: Vec<bool>,
@@ -328,20 +361,27 @@ impl RecvBatch {
             sources: vec![unsafe { zeroed() }; count],
             lengths: vec![0; count],
             truncated: vec![false; count],
+            controls: vec![[0; 8]; count],
+            segments: vec![None; count],
             received: 0,
         }
     }
 
-    /// The datagrams of the last receive: source and bytes. Truncated ones (larger than a
-    /// buffer) are left out: a cut datagram must not pass for a whole one.
+    /// The datagrams of the last receive: source and bytes, coalesced runs split again.
+    /// Truncated ones (larger than a buffer) are left out: a cut datagram must not pass for
+    /// a whole one.
     pub fn datagrams(&self) -> impl Iterator<Item = (SocketAddrV4, &[u8])> {
-        (0..self.received).filter(|&i| !self.truncated[i]).map(|i| {
-            let sa = &self.sources[i];
-            let source = SocketAddrV4::new(
-                Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
-                u16::from_be(sa.sin_port),
-            );
-            (source, &self.buffers[i][..self.lengths[i]])
-        })
+        (0..self.received)
+            .filter(|&i| !self.truncated[i])
+            .flat_map(move |i| {
+                let sa = &self.sources[i];
+                let source = SocketAddrV4::new(
+                    Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+                    u16::from_be(sa.sin_port),
+                );
+                let bytes = &self.buffers[i][..self.lengths[i]];
+                let segment = self.segments[i].unwrap_or(bytes.len()).max(1);
+                bytes.chunks(segment).map(move |d| (source, d))
+            })
     }
 }
