@@ -18,7 +18,7 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-/// The receiver's progress reporter.
+/// A progress reporter: udpcast's line, or a terminal bar.
 pub struct Progress {
     style: Style,
     period: Duration,
@@ -28,23 +28,32 @@ pub struct Progress {
 
 enum Style {
     Off,
-    /// `bytes=     163 072  (359.18 Mbps)` + carriage return, as udpcast prints it.
+    /// udpcast's line + carriage return.
     Line,
     Bar(ProgressBar),
 }
 
 impl Progress {
-    /// A reporter printing every `period`, or never if `enabled` is false.
-    pub fn new(enabled: bool, period: Duration) -> Self {
+    /// A reporter printing every `period`, or never if `enabled` is false. On a terminal
+    /// it draws a bar with the rate, and with the ETA when the `total` is known (a sender
+    /// reading a file); elsewhere it prints udpcast's line, which scripts parse.
+    pub fn new(enabled: bool, period: Duration, verb: &str, total: Option<u64>) -> Self {
         let style = if !enabled {
             Style::Off
         } else if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new_spinner();
+            let (bar, template) = match total {
+                Some(total) => (
+                    ProgressBar::new(total),
+                    format!("{{wide_bar}} {{bytes:>10}}/{{total_bytes}} {verb}  {{binary_bytes_per_sec:>12}}  ETA {{eta}}"),
+                ),
+                None => (
+                    ProgressBar::new_spinner(),
+                    format!("{{spinner}} {{bytes:>12}} {verb}  {{binary_bytes_per_sec:>12}}  {{elapsed_precise}}"),
+                ),
+            };
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {bytes:>12} received  {binary_bytes_per_sec:>12}  {elapsed_precise}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template(&template)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             Style::Bar(bar)
         } else {
@@ -58,16 +67,17 @@ impl Progress {
         }
     }
 
-    /// Reports `bytes` so far if a period has passed since the last report.
-    pub fn update(&mut self, bytes: u64) {
+    /// Reports `bytes` so far if a period has passed since the last report; `line` gives
+    /// udpcast's text for the non-terminal case.
+    pub fn update(&mut self, bytes: u64, line: impl FnOnce(f64) -> String) {
         if self.last.elapsed() >= self.period {
-            self.report(bytes);
+            self.report(bytes, line);
         }
     }
 
     /// Reports `bytes` now (at the end of the transfer) and ends the line.
-    pub fn finish(&mut self, bytes: u64) {
-        self.report(bytes);
+    pub fn finish(&mut self, bytes: u64, line: impl FnOnce(f64) -> String) {
+        self.report(bytes, line);
         match &self.style {
             Style::Bar(bar) => bar.finish(),
             Style::Line => eprintln!(),
@@ -75,14 +85,14 @@ impl Progress {
         }
     }
 
-    fn report(&mut self, bytes: u64) {
+    fn report(&mut self, bytes: u64, line: impl FnOnce(f64) -> String) {
         let elapsed = self.last.elapsed().as_secs_f64().max(1e-6);
         let mbps = (bytes - self.last_bytes.min(bytes)) as f64 * 8.0 / elapsed / 1e6;
         match &self.style {
             Style::Off => {}
             Style::Line => {
                 let mut err = std::io::stderr().lock();
-                let _ = write!(err, "bytes={:>12}  ({mbps:6.2} Mbps)\r", grouped(bytes));
+                let _ = write!(err, "{}\r", line(mbps));
                 let _ = err.flush();
             }
             Style::Bar(bar) => bar.set_position(bytes),
@@ -92,9 +102,14 @@ impl Progress {
     }
 }
 
+/// The receiver's udpcast line: `bytes=     163 072  (359.18 Mbps)`.
+pub fn receiver_line(bytes: u64, mbps: f64) -> String {
+    format!("bytes={:>12}  ({mbps:6.2} Mbps)", grouped(bytes))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::grouped;
+    use super::{grouped, receiver_line};
 
     #[test]
     fn digits_are_grouped_by_three_like_udpcast() {
@@ -103,8 +118,8 @@ mod tests {
         assert_eq!(grouped(163_072), "163 072");
         assert_eq!(grouped(1_000_000), "1 000 000");
         assert_eq!(
-            format!("bytes={:>12}", grouped(163_072)),
-            "bytes=     163 072"
+            receiver_line(163_072, 359.18),
+            "bytes=     163 072  (359.18 Mbps)"
         );
     }
 }

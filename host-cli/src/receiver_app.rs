@@ -7,7 +7,7 @@ use crate::keyboard::{Key, Keyboard};
 use crate::log::Log;
 use crate::net::interface;
 use crate::net::udp::{RecvBatch, Udp};
-use crate::progress::Progress;
+use crate::progress::{receiver_line, Progress};
 use crate::signals;
 use crate::sink::{Sink, SinkError};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -155,6 +155,8 @@ fn run(args: &ReceiverArgs) -> Outcome {
         progress: Progress::new(
             !args.no_progress,
             Duration::from_millis(args.stat_period_ms),
+            "received",
+            None,
         ),
         failure: None,
         transmit: [0u8; MAX_RECEIVER_DATAGRAM],
@@ -338,7 +340,9 @@ impl Session<'_, '_> {
             self.receiver.consume_output(n);
         }
         if self.started {
-            self.progress.update(self.receiver.stats().bytes_output);
+            let bytes = self.receiver.stats().bytes_output;
+            self.progress
+                .update(bytes, |mbps| receiver_line(bytes, mbps));
         }
     }
 
@@ -412,7 +416,8 @@ impl Session<'_, '_> {
         let bytes = self.receiver.stats().bytes_output;
         let sink = self.sink.take().map(Sink::finish);
         if self.started {
-            self.progress.finish(bytes);
+            self.progress
+                .finish(bytes, |mbps| receiver_line(bytes, mbps));
         }
         let outcome = match (self.failure.take(), sink) {
             (Some(f), _) => f,

@@ -7,14 +7,13 @@ use crate::keyboard::{Key, Keyboard};
 use crate::log::Log;
 use crate::net::interface;
 use crate::net::udp::{RecvBatch, Udp};
-use crate::progress::grouped;
+use crate::progress::{grouped, Progress};
 use crate::signals;
 use crate::source::Source;
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::process::ExitCode;
-use std::time::{Duration as StdDuration, Instant as StdInstant};
+use std::time::Duration as StdDuration;
 use udpcast_core::addressing;
 use udpcast_core::sender::{
     Duplex, Event, FecParams, LeaveReason, PointToPoint, Sender, SenderConfig, SenderError,
@@ -193,8 +192,13 @@ fn run(args: &SenderArgs) -> Outcome {
         source: None,
         keyboard,
         failure: None,
+        progress: Progress::new(
+            !args.no_progress,
+            StdDuration::from_millis(args.stat_period_ms.unwrap_or(500).max(10)),
+            "sent",
+            input_size(args),
+        ),
         period: StdDuration::from_millis(args.stat_period_ms.unwrap_or(500).max(10)),
-        last_progress: StdInstant::now(),
         prompted: false,
         block_size: config.block_size,
         gso: std::env::var_os("UDPCAST_NO_GSO").is_none(),
@@ -356,8 +360,8 @@ struct Session<'a, 's> {
     source: Option<Source>,
     keyboard: Option<Keyboard>,
     failure: Option<Outcome>,
+    progress: Progress,
     period: StdDuration,
-    last_progress: StdInstant,
     prompted: bool,
     block_size: u16,
     /// Whether UDP GSO is used (until the kernel refuses it; `UDPCAST_NO_GSO` disables it).
@@ -611,13 +615,9 @@ impl Session<'_, '_> {
     }
 
     fn progress(&mut self, last: bool) {
-        if self.args.no_progress || !self.sender.is_transferring() && !last {
+        if !self.sender.is_transferring() && !last {
             return;
         }
-        if !last && self.last_progress.elapsed() < self.period {
-            return;
-        }
-        self.last_progress = StdInstant::now();
         let s = self.sender.stats();
         let share = if s.blocks_sent == 0 {
             0.0
@@ -625,22 +625,26 @@ impl Session<'_, '_> {
             s.blocks_resent as f64 * 100.0 / s.blocks_sent as f64
         };
         let client = s.last_answer_from.map_or(String::new(), |c| c.to_string());
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "bytes={:>12}  re-xmits={:07} ({share:5.1}%) slice={:04} - {client:>3}\r",
-            grouped(s.bytes_sent),
-            s.blocks_resent,
-            s.slice_size
-        );
-        let _ = err.flush();
+        // udpcast's sender line, which Clonezilla and FOG read.
+        let line = |_mbps: f64| {
+            format!(
+                "bytes={:>12}  re-xmits={:07} ({share:5.1}%) slice={:04} - {client:>3}",
+                grouped(s.bytes_sent),
+                s.blocks_resent,
+                s.slice_size
+            )
+        };
+        if last {
+            self.progress.finish(s.bytes_sent, line);
+        } else {
+            self.progress.update(s.bytes_sent, line);
+        }
     }
 
     fn finish(&mut self) -> Outcome {
         let source = self.source.take().map(Source::finish);
         if self.sender.is_transferring() || self.sender.is_finished() {
             self.progress(true);
-            eprintln!();
         }
         let outcome = match (self.failure.take(), source) {
             (Some(f), _) => f,
@@ -653,6 +657,15 @@ impl Session<'_, '_> {
         }
         outcome
     }
+}
+
+/// The input's size when it is a regular file read directly (for the ETA).
+fn input_size(args: &SenderArgs) -> Option<u64> {
+    if args.pipe.is_some() {
+        return None;
+    }
+    let meta = std::fs::metadata(args.file.as_ref()?).ok()?;
+    meta.is_file().then_some(meta.len())
 }
 
 fn sender_failure(error: SenderError) -> Outcome {
