@@ -881,9 +881,9 @@ udpc_result udpc_receiver_poll_event(udpc_receiver *rx, udpc_receiver_event *eve
 const char *udpc_receiver_error_str(uint32_t error);
 
 /*
- The next in-order bytes to write out: `*data`/`*len` (len 0 when none). They stay valid
- until the next call on this receiver; report what was written with
- [`udpc_receiver_consume_output`].
+ The next in-order bytes to write out: `*data`/`*len`, and `UDPC_OK`; or len 0 and
+ `UDPC_NOTHING` when there are none. They stay valid until the next call on this
+ receiver; report what was written with [`udpc_receiver_consume_output`].
  */
 udpc_result udpc_receiver_output(const udpc_receiver *rx, const uint8_t **data, size_t *len);
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(udpcast iproute2 nftables tcpdump musl-tools valgrind)
+packages=(udpcast iproute2 nftables tcpdump musl-tools valgrind pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

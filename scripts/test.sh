@@ -20,6 +20,16 @@ printf '#include "udpcast.h"\nint main(void) { return (int)udpc_version()[0] == 
 cc -std=c99 -Wall -Wextra -Werror -pedantic -Iinclude -c target/header-check.c -o target/header-check.o
 cp target/header-check.c target/header-check.cpp
 c++ -std=c++11 -Wall -Werror -pedantic -Iinclude -c target/header-check.cpp -o target/header-check-cpp.o
+step "tiny C receiver: static musl build and its size"
+ffi/build-tiny-receiver.sh
+step "C API tests under valgrind"
+ffi/tests/run-c-tests.sh
+step "install step and pkg-config"
+rm -rf target/install-check
+ffi/install.sh "$PWD/target/install-check" >/dev/null
+PKG_CONFIG_PATH="$PWD/target/install-check/lib/pkgconfig" sh -c \
+  'cc -std=c99 -Wall -Werror $(pkg-config --cflags udpcast) ffi/examples/tiny-receiver.c \
+   $(pkg-config --libs --static udpcast) -static -o target/install-check/tiny-receiver'
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "tests"

@@ -3,16 +3,22 @@
 use crate::udpc_result;
 
 /// Runs `body`, turning a panic into `UDPC_ERR_PANIC`: unwinding into C is undefined
-/// behaviour.
+/// behaviour. (Without std, panics abort and there is nothing to catch.)
 pub(crate) fn guard(body: impl FnOnce() -> udpc_result) -> udpc_result {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
-        .unwrap_or(udpc_result::UDPC_ERR_PANIC)
+    guard_or(udpc_result::UDPC_ERR_PANIC, body)
 }
 
 /// Runs `body` for functions that return a value rather than a result code: a panic
 /// gives `fallback`.
+#[cfg(not(feature = "no-std"))]
 pub(crate) fn guard_or<T>(fallback: T, body: impl FnOnce() -> T) -> T {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// Without std a panic aborts (see the crate's panic handler): just run `body`.
+#[cfg(feature = "no-std")]
+pub(crate) fn guard_or<T>(_fallback: T, body: impl FnOnce() -> T) -> T {
+    body()
 }
 
 /// `Ok(&mut T)` for a non-null pointer, else `UDPC_ERR_NULL`.

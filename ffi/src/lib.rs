@@ -14,6 +14,7 @@
 //!   ports are in host byte order, times are microseconds of a monotonic clock;
 //! * objects (`udpc_receiver`, `udpc_sender`) live in memory the caller provides and are
 //!   not thread-safe: use each from one thread at a time.
+#![cfg_attr(feature = "no-std", no_std)]
 #![allow(non_camel_case_types)]
 // Every exported function takes raw pointers from C, whose validity is the documented API
 // contract; marking them `unsafe fn` would change nothing for C callers.
@@ -29,3 +30,14 @@ pub mod version;
 pub mod wire;
 
 pub use result::udpc_result;
+
+/// Without std there is no unwinding to catch: a panic (a bug) ends the program.
+#[cfg(feature = "no-std")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    extern "C" {
+        fn abort() -> !;
+    }
+    // SAFETY: C's abort() takes nothing, never returns and may be called at any time.
+    unsafe { abort() }
+}

@@ -14,8 +14,8 @@
 
 use crate::boundary::{bytes, from_net, guard, guard_or, non_null, non_null_mut, put, to_net};
 use crate::udpc_result;
+use core::mem::{align_of, size_of};
 use core::net::SocketAddrV4;
-use std::mem::{align_of, size_of};
 use udpcast_core::receiver::{Event, Receiver, ReceiverConfig, ReceiverError, FULL_STORAGE};
 use udpcast_core::time::{Duration, Instant};
 
@@ -501,9 +501,9 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
     text.as_ptr()
 }
 
-/// The next in-order bytes to write out: `*data`/`*len` (len 0 when none). They stay valid
-/// until the next call on this receiver; report what was written with
-/// [`udpc_receiver_consume_output`].
+/// The next in-order bytes to write out: `*data`/`*len`, and `UDPC_OK`; or len 0 and
+/// `UDPC_NOTHING` when there are none. They stay valid until the next call on this
+/// receiver; report what was written with [`udpc_receiver_consume_output`].
 #[no_mangle]
 pub extern "C" fn udpc_receiver_output(
     rx: *const udpc_receiver,

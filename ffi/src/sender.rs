@@ -6,8 +6,8 @@ use crate::boundary::{
     bytes, bytes_mut, from_net, guard, guard_or, non_null, non_null_mut, put, to_net,
 };
 use crate::udpc_result;
+use core::mem::{align_of, size_of};
 use core::net::SocketAddrV4;
-use std::mem::{align_of, size_of};
 use udpcast_core::sender::{
     Duplex, Event, FecParams, LeaveReason, PointToPoint, Sender, SenderConfig, SenderError,
 };
