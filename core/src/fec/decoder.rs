@@ -10,12 +10,29 @@
 //!
 //! Step 1 works in place in the caller's FEC buffers, so no block-sized scratch is needed;
 //! the matrix lives inside the [`Decoder`] (16 KiB), not on the stack.
+//!
+//! [`Decoder::decode_slice_in_place`] serves a receiver that keeps each FEC block in the
+//! cell of a missing data block of its stripe, so that F_t and the D_{m_u} to rebuild share
+//! memory and step 3 must not write a D while an F it needs is still to be read. Step 1 is
+//! the same; steps 2–3 take one of two ways, both through the multi-row kernel on whole
+//! blocks:
+//! * if the e FEC blocks fit in the matrix scratch next to M⁻¹ (e² + e·blockSize ≤ 16 KiB,
+//!   so e ≤ 11 for 1456-byte blocks: the usual redundancies), they are copied there and
+//!   step 3 reads the copies, as [`Decoder::decode_slice`] reads its FEC buffers;
+//! * otherwise M is factored as L·U and step 3 becomes two triangular solves, L·Y = F top
+//!   down and U·D = Y bottom up, each overwriting a cell only once nothing still to come
+//!   needs its old value: the same e² multiply-adds, eight rows at a time against the rows
+//!   already solved, plus e blocks scaled by the diagonal of U, and no copy at all. (The
+//!   factoring also costs a third of inverting.)
+//!
+//! Where the copy fits it is 3–10 % faster with the SIMD kernels (the same with the scalar
+//! one); solving in place is what lets any e go without block-sized scratch.
 
 use super::cauchy::{coefficient_unchecked, MAX_ROWS};
 use super::error::FecError;
 use super::geometry::{check_block_size, SliceGeometry};
 use super::gf256;
-use super::kernels::Kernel;
+use super::kernels::{Kernel, ROW_GROUP};
 use super::MAX_STRIPE_BLOCKS;
 
 /// One column of a stripe handed to [`Decoder::decode_stripe`].
@@ -371,36 +388,18 @@ impl Decoder {
         let rows = &plan.rows[..e];
         let fec = &mut plan.fec[..e];
 
-        // Step 1: F_t ^= C[r_t][j] · D_j for every present column; full blocks in one
-        // multi-row pass, a short one over its own length (= zero-padded).
-        let present = &plan.present[..plan.n_present];
-        let present_columns = &plan.present_columns[..plan.n_present];
-        let mut full = [&[][..]; MAX_STRIPE_BLOCKS];
-        let mut full_columns = [0usize; MAX_STRIPE_BLOCKS];
-        let mut n_full = 0;
-        for (d, &j) in present.iter().zip(present_columns) {
-            if d.len() == block_size {
-                full[n_full] = d;
-                full_columns[n_full] = j;
-                n_full += 1;
-            } else {
-                kernel.dot(fec, &[d], d.len(), true, |t, _| {
-                    coefficient_unchecked(rows[t], j)
-                });
-            }
-        }
-        kernel.dot(fec, &full[..n_full], block_size, true, |t, jj| {
-            coefficient_unchecked(rows[t], full_columns[jj])
-        });
+        // Step 1.
+        eliminate_present(
+            kernel,
+            block_size,
+            fec,
+            rows,
+            &plan.present[..plan.n_present],
+            &plan.present_columns[..plan.n_present],
+        );
 
-        // Step 2: invert M[t][u] = C[r_t][m_u].
-        let missing_columns = &plan.missing_columns[..e];
-        for (t, m_row) in self.matrix.chunks_exact_mut(e).take(e).enumerate() {
-            for (m, &column) in m_row.iter_mut().zip(missing_columns) {
-                *m = coefficient_unchecked(rows[t], column);
-            }
-        }
-        self.invert(e)?;
+        // Step 2.
+        self.invert_system(rows, &plan.missing_columns[..e])?;
 
         // Step 3: D_{m_u} = Σ_t M⁻¹[u][t] · F_t; full slots in one pass, a short one (the
         // slice's last block) over its own length.
@@ -430,6 +429,364 @@ impl Decoder {
             matrix[full_rows[uu] * e + t]
         });
         Ok(e)
+    }
+
+    /// Rebuilds every missing data block of a slice in the very cell that holds a FEC block
+    /// for it, and returns how many blocks were rebuilt.
+    ///
+    /// This is the layout of a receiver that stores each FEC block it keeps in the cell of
+    /// a data block of the same stripe that did not arrive (a stripe never needs more FEC
+    /// blocks than it misses data blocks, PROTOCOL.md §4.6), so that a slice needs no
+    /// memory beyond its own cells:
+    ///
+    /// * `slice` holds the slice's `geometry.blocks()` cells back to back, each a full
+    ///   block long (cell i at `i × blockSize`; at least `blocks × blockSize` bytes, even
+    ///   when the last block is short; further bytes are not touched);
+    /// * `fec_row_at(i)` is `Some(r)` if cell i holds, instead of data block i, the FEC
+    ///   block of row r (FEC block number `r × S + i mod S`) of block i's stripe, and
+    ///   `None` if cell i holds data block i itself. It is asked about each cell below
+    ///   `blocks` once to check the arguments and once more to decode, and must give the
+    ///   same answers both times;
+    /// * the FEC blocks of one stripe must have distinct rows below 128: then a stripe
+    ///   holds exactly as many FEC blocks as it misses data blocks, which is what the code
+    ///   needs to rebuild them (§5.6).
+    ///
+    /// Every cell holding a FEC block is overwritten with the data block it stands for, in
+    /// full: a short last block comes out followed by the zeros it was padded with for
+    /// the FEC computation (§5.5). A present short last block counts as zero-padded
+    /// whatever its cell holds past its end, and is not changed. Cells of stripes holding
+    /// no FEC block are only read.
+    ///
+    /// Fails, changing nothing, if `geometry` has another block size, `slice` is shorter
+    /// than the cells, a row is 128 or more, or a stripe holds two FEC blocks of the same
+    /// row ([`FecError::NotEnoughFec`]: fewer distinct rows than missing blocks). Only a
+    /// `fec_row_at` that changes its answers between the two rounds can make it fail
+    /// after some stripes were rebuilt.
+    ///
+    /// ```
+    /// use udpcast_core::fec::{Decoder, Encoder, FecConfig, Kernel};
+    ///
+    /// let config = FecConfig::new(2, 1, 4).unwrap(); // 2 stripes, 1 FEC block each
+    /// let kernel = Kernel::detect();
+    /// let data = *b"abcdefghijklmn"; // 4 blocks, the last one short
+    /// let mut fec = [0u8; 8];
+    /// Encoder::new(config, kernel).encode_slice(&data, &mut fec).unwrap();
+    ///
+    /// // Blocks 1 (stripe 1) and 2 (stripe 0) are lost; each cell holds the FEC block of
+    /// // row 0 of its stripe instead (FEC block numbers 1 and 0).
+    /// let mut cells = [0u8; 16];
+    /// cells[..14].copy_from_slice(&data);
+    /// cells[4..8].copy_from_slice(&fec[4..8]);
+    /// cells[8..12].copy_from_slice(&fec[..4]);
+    /// let fec_row_at = |cell: usize| matches!(cell, 1 | 2).then_some(0);
+    ///
+    /// let geometry = config.slice(data.len()).unwrap();
+    /// let mut decoder = Decoder::new(4, kernel).unwrap();
+    /// let n = decoder.decode_slice_in_place(&geometry, &mut cells, fec_row_at).unwrap();
+    /// assert_eq!((n, &cells[..14]), (2, &data[..]));
+    /// ```
+    pub fn decode_slice_in_place(
+        &mut self,
+        geometry: &SliceGeometry,
+        slice: &mut [u8],
+        fec_row_at: impl Fn(usize) -> Option<u8>,
+    ) -> Result<usize, FecError> {
+        if geometry.block_size() != self.block_size {
+            return Err(FecError::BlockSizeMismatch {
+                decoder: self.block_size,
+                geometry: geometry.block_size(),
+            });
+        }
+        let blocks = geometry.blocks();
+        let cells_len = blocks.saturating_mul(self.block_size);
+        let Some(slice) = slice.get_mut(..cells_len) else {
+            return Err(FecError::SliceTooShort {
+                bytes: cells_len,
+                actual: slice.len(),
+            });
+        };
+        let stripes = geometry.stripes();
+        // Check every stripe before touching any, so that a failure changes nothing.
+        let mut missing = 0;
+        for stripe in 0..stripes.min(blocks) {
+            missing += stripe_fec_rows(geometry, stripe, &fec_row_at)?;
+        }
+        if missing == 0 {
+            return Ok(0);
+        }
+        let mut recovered = 0;
+        for stripe in 0..stripes.min(blocks) {
+            recovered += self.recover_in_place(geometry, slice, stripe, &fec_row_at)?;
+        }
+        Ok(recovered)
+    }
+
+    /// Steps 1–3 for stripe `stripe` of a slice laid out as
+    /// [`decode_slice_in_place`](Self::decode_slice_in_place) describes; `slice` is exactly
+    /// the slice's cells.
+    fn recover_in_place(
+        &mut self,
+        geometry: &SliceGeometry,
+        slice: &mut [u8],
+        stripe: usize,
+        fec_row_at: &impl Fn(usize) -> Option<u8>,
+    ) -> Result<usize, FecError> {
+        let block_size = self.block_size;
+        let kernel = self.kernel;
+        let mut present = [&[][..]; MAX_STRIPE_BLOCKS];
+        let mut present_columns = [0usize; MAX_STRIPE_BLOCKS];
+        let mut n_present = 0;
+        // Cells holding FEC blocks: F_t of row rows[t] in the cell of missing column
+        // missing_columns[t], which is where D_{m_t} goes.
+        let mut cells: [&mut [u8]; MAX_STRIPE_BLOCKS] =
+            core::array::from_fn(|_| Default::default());
+        let mut rows = [0usize; MAX_STRIPE_BLOCKS];
+        let mut missing_columns = [0usize; MAX_STRIPE_BLOCKS];
+        let mut e = 0;
+        let mut seen = 0u128;
+        let stripe_cells = slice
+            .chunks_exact_mut(block_size)
+            .enumerate()
+            .skip(stripe)
+            .step_by(geometry.stripes());
+        for (j, (i, cell)) in stripe_cells.enumerate() {
+            if let Some(row) = fec_row_at(i) {
+                // Checked before; only a `fec_row_at` that changed its mind fails here.
+                let row = usize::from(row);
+                if row >= MAX_ROWS {
+                    return Err(FecError::FecRow { row });
+                }
+                seen |= 1 << row;
+                let (Some(c), Some(r), Some(m)) = (
+                    cells.get_mut(e),
+                    rows.get_mut(e),
+                    missing_columns.get_mut(e),
+                ) else {
+                    return Err(FecError::StripeTooLong { blocks: j + 1 });
+                };
+                (*c, *r, *m) = (cell, row, j);
+                e += 1;
+            } else {
+                let (Some(p), Some(c)) = (
+                    present.get_mut(n_present),
+                    present_columns.get_mut(n_present),
+                ) else {
+                    return Err(FecError::StripeTooLong { blocks: j + 1 });
+                };
+                let cell: &[u8] = cell;
+                *p = cell.get(..geometry.block_len(i)).unwrap_or(cell);
+                *c = j;
+                n_present += 1;
+            }
+        }
+        if e == 0 {
+            return Ok(0);
+        }
+        let available = seen.count_ones() as usize;
+        if available != e {
+            return Err(FecError::NotEnoughFec {
+                stripe,
+                missing: e,
+                available,
+            });
+        }
+        let cells = &mut cells[..e];
+        let rows = &rows[..e];
+
+        // Step 1: the FEC cells are full blocks, the present data as long as it is.
+        eliminate_present(
+            kernel,
+            block_size,
+            cells,
+            rows,
+            &present[..n_present],
+            &present_columns[..n_present],
+        );
+
+        // Steps 2–3. When the e FEC blocks fit next to the e × e matrix in the scratch, copy
+        // them there and compute every D from the copies in one multi-row pass, as
+        // `decode_slice` does; otherwise solve in place through M = L·U.
+        let missing_columns = &missing_columns[..e];
+        if e * e + e * block_size <= self.matrix.len() {
+            self.solve_staged(cells, rows, missing_columns)?;
+        } else {
+            self.solve_lu(cells, rows, missing_columns)?;
+        }
+        Ok(e)
+    }
+
+    /// Steps 2–3 with a copy: inverts M, copies every F_t (the `cells`, full blocks) into
+    /// the scratch after the matrix, and overwrites the cells with
+    /// D_{m_u} = Σ_t M⁻¹[u][t] · F_t. Needs `e² + e × blockSize` bytes of scratch.
+    fn solve_staged(
+        &mut self,
+        cells: &mut [&mut [u8]],
+        rows: &[usize],
+        columns: &[usize],
+    ) -> Result<(), FecError> {
+        let e = rows.len();
+        let block_size = self.block_size;
+        let kernel = self.kernel;
+        self.invert_system(rows, columns)?;
+        let Some((inverse, stage)) = self.matrix.split_at_mut_checked(e * e) else {
+            return Err(FecError::Singular);
+        };
+        let Some(stage) = stage.get_mut(..e * block_size) else {
+            // The caller checked it fits.
+            return Err(FecError::Singular);
+        };
+        let mut sources = [&[][..]; MAX_ROWS];
+        for ((s, staged), f) in sources
+            .iter_mut()
+            .zip(stage.chunks_exact_mut(block_size))
+            .zip(cells.iter())
+        {
+            staged.copy_from_slice(f);
+            *s = staged;
+        }
+        kernel.dot(cells, &sources[..e], block_size, false, |u, t| {
+            inverse[u * e + t]
+        });
+        Ok(())
+    }
+
+    /// Steps 2–3 in place, with no scratch beyond the matrix: factors M = L·U (L unit lower
+    /// triangular, U upper; no pivoting, see [`invert`](Self::invert)), then solves
+    /// L·Y = F top down and U·D = Y bottom up in the `cells` (full blocks, F_t in cell t).
+    fn solve_lu(
+        &mut self,
+        cells: &mut [&mut [u8]],
+        rows: &[usize],
+        columns: &[usize],
+    ) -> Result<(), FecError> {
+        let e = rows.len();
+        let block_size = self.block_size;
+        let kernel = self.kernel;
+        self.fill_matrix(rows, columns)?;
+        self.factor_lu(e)?;
+        let lu = &self.matrix[..e * e];
+
+        // Step 3 as two triangular solves that each overwrite a cell only with values that
+        // nothing later reads from it: L·Y = F top down, then U·D = Y bottom up. Rows go
+        // eight at a time through the multi-row kernel against every row already solved,
+        // then one by one inside the group.
+        let mut start = 0;
+        while start < e {
+            let end = (start + ROW_GROUP).min(e);
+            let (solved, rest) = cells.split_at_mut(start);
+            let group = rest.get_mut(..end - start).unwrap_or_default();
+            // Y_t = F_t + Σ_{s<t} L[t][s] · Y_s.
+            let mut sources = [&[][..]; MAX_ROWS];
+            for (s, c) in sources.iter_mut().zip(solved.iter()) {
+                *s = &**c;
+            }
+            kernel.dot(group, &sources[..start], block_size, true, |t, s| {
+                lu[(start + t) * e + s]
+            });
+            for t in 1..group.len() {
+                let (before, current) = group.split_at_mut(t);
+                let mut sources = [&[][..]; ROW_GROUP];
+                for (s, c) in sources.iter_mut().zip(before.iter()) {
+                    *s = &**c;
+                }
+                kernel.dot(
+                    &mut current[..1],
+                    &sources[..t],
+                    block_size,
+                    true,
+                    |_, s| lu[(start + t) * e + start + s],
+                );
+            }
+            start = end;
+        }
+        let mut end = e;
+        while end > 0 {
+            let start = end.saturating_sub(ROW_GROUP);
+            let (head, solved) = cells.split_at_mut(end);
+            let group = head.get_mut(start..).unwrap_or_default();
+            // D_t = (Y_t + Σ_{s>t} U[t][s] · D_s) / U[t][t].
+            let mut sources = [&[][..]; MAX_ROWS];
+            for (s, c) in sources.iter_mut().zip(solved.iter()) {
+                *s = &**c;
+            }
+            kernel.dot(group, &sources[..e - end], block_size, true, |t, s| {
+                lu[(start + t) * e + end + s]
+            });
+            for t in (0..group.len()).rev() {
+                let (current, after) = group.split_at_mut(t + 1);
+                let mut sources = [&[][..]; ROW_GROUP];
+                for (s, c) in sources.iter_mut().zip(after.iter()) {
+                    *s = &**c;
+                }
+                let Some(current) = current.get_mut(t) else {
+                    continue;
+                };
+                let row = (start + t) * e;
+                kernel.dot(
+                    core::slice::from_mut(current),
+                    &sources[..after.len()],
+                    block_size,
+                    true,
+                    |_, s| lu[row + start + t + 1 + s],
+                );
+                let diagonal = lu[row + start + t];
+                kernel.scale(current, gf256::inv(diagonal).unwrap_or(0));
+            }
+            end = start;
+        }
+        Ok(())
+    }
+
+    /// Fills the start of `self.matrix` with `M[t][u] = C[rows[t]][columns[u]]` (e × e,
+    /// e = `rows.len()` = `columns.len()`, all below 128).
+    fn fill_matrix(&mut self, rows: &[usize], columns: &[usize]) -> Result<(), FecError> {
+        let e = rows.len();
+        if columns.len() != e || e > MAX_ROWS {
+            return Err(FecError::Singular);
+        }
+        if e == 0 {
+            return Ok(());
+        }
+        for (m_row, &row) in self.matrix.chunks_exact_mut(e).zip(rows) {
+            for (m, &column) in m_row.iter_mut().zip(columns) {
+                *m = coefficient_unchecked(row, column);
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 2: fills the matrix (see [`fill_matrix`](Self::fill_matrix)) and inverts it.
+    fn invert_system(&mut self, rows: &[usize], columns: &[usize]) -> Result<(), FecError> {
+        self.fill_matrix(rows, columns)?;
+        self.invert(rows.len())
+    }
+
+    /// Factors the e × e matrix at the start of `self.matrix` in place as L·U (Doolittle):
+    /// U on and above the diagonal, the multipliers of L (whose diagonal is 1) below it.
+    /// No pivot search, for the reason [`invert`](Self::invert) gives.
+    fn factor_lu(&mut self, e: usize) -> Result<(), FecError> {
+        let kernel = self.kernel;
+        let Some(m) = self.matrix.get_mut(..e * e) else {
+            return Err(FecError::Singular);
+        };
+        for k in 0..e {
+            let (upper, lower) = m.split_at_mut((k + 1) * e);
+            let row_k = upper.get(k * e..).unwrap_or_default();
+            let Some(inverse) = row_k.get(k).and_then(|&p| gf256::inv(p)) else {
+                return Err(FecError::Singular);
+            };
+            let tail_k = row_k.get(k + 1..).unwrap_or_default();
+            for row in lower.chunks_exact_mut(e) {
+                let Some((l, tail)) = row.get_mut(k..).and_then(|r| r.split_first_mut()) else {
+                    continue;
+                };
+                *l = gf256::mul(*l, inverse);
+                if *l != 0 {
+                    kernel.mul_acc_prefix(tail, tail_k, *l);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Inverts the e × e matrix at the start of `self.matrix` in place (Gauss–Jordan).
@@ -464,4 +821,70 @@ impl Decoder {
         }
         Ok(())
     }
+}
+
+/// Step 1: `fec[t] ^= Σ_j C[rows[t]][columns[j]] · present[j]` (rows and columns below 128,
+/// every `fec[t]` one block long); full blocks in one multi-row pass, a short one (the
+/// slice's last block) over its own length, which is the same as zero-padded.
+fn eliminate_present(
+    kernel: Kernel,
+    block_size: usize,
+    fec: &mut [&mut [u8]],
+    rows: &[usize],
+    present: &[&[u8]],
+    columns: &[usize],
+) {
+    let mut full = [&[][..]; MAX_STRIPE_BLOCKS];
+    let mut full_columns = [0usize; MAX_STRIPE_BLOCKS];
+    let mut n_full = 0;
+    for (d, &j) in present.iter().zip(columns) {
+        if d.len() == block_size {
+            if let (Some(f), Some(c)) = (full.get_mut(n_full), full_columns.get_mut(n_full)) {
+                *f = d;
+                *c = j;
+                n_full += 1;
+            }
+        } else {
+            kernel.dot(fec, &[d], d.len(), true, |t, _| {
+                coefficient_unchecked(rows.get(t).copied().unwrap_or(0), j)
+            });
+        }
+    }
+    let full_columns = &full_columns[..n_full];
+    kernel.dot(fec, &full[..n_full], block_size, true, |t, jj| {
+        coefficient_unchecked(
+            rows.get(t).copied().unwrap_or(0),
+            full_columns.get(jj).copied().unwrap_or(0),
+        )
+    });
+}
+
+/// Checks the rows `fec_row_at` reports for the cells of stripe `stripe` (below 128,
+/// distinct) and returns how many cells hold FEC blocks.
+fn stripe_fec_rows(
+    geometry: &SliceGeometry,
+    stripe: usize,
+    fec_row_at: &impl Fn(usize) -> Option<u8>,
+) -> Result<usize, FecError> {
+    let mut seen = 0u128;
+    let mut missing = 0;
+    for cell in (stripe..geometry.blocks()).step_by(geometry.stripes()) {
+        if let Some(row) = fec_row_at(cell) {
+            let row = usize::from(row);
+            if row >= MAX_ROWS {
+                return Err(FecError::FecRow { row });
+            }
+            seen |= 1 << row;
+            missing += 1;
+        }
+    }
+    let available = seen.count_ones() as usize;
+    if available < missing {
+        return Err(FecError::NotEnoughFec {
+            stripe,
+            missing,
+            available,
+        });
+    }
+    Ok(missing)
 }

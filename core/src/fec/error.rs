@@ -58,9 +58,11 @@ pub enum FecError {
         /// The length that was passed in.
         actual: usize,
     },
-    /// The slice buffer is shorter than the slice's byte count.
+    /// The slice buffer is shorter than the slice's byte count (or, for
+    /// [`Decoder::decode_slice_in_place`](super::Decoder::decode_slice_in_place), than its
+    /// blocks' cells, every one a full block).
     SliceTooShort {
-        /// The slice's byte count.
+        /// The bytes the buffer must hold.
         bytes: usize,
         /// The buffer's length.
         actual: usize,

@@ -10,7 +10,8 @@
 //! * [`cauchy`]: the coefficients `C[r][j] = inv(0x80 ^ r ^ j)`;
 //! * [`FecConfig`], [`SliceGeometry`]: stripes, columns, FEC block numbers, limits;
 //! * [`Encoder`]: a slice (or one stripe) → its FEC payloads;
-//! * [`Decoder`]: a stripe or slice with erasures + FEC payloads → the missing blocks;
+//! * [`Decoder`]: a stripe or slice with erasures + FEC payloads → the missing blocks, also
+//!   in place for a receiver that keeps each FEC block in the cell of a missing block;
 //! * [`Kernel`]: the byte-slice multiply kernels (scalar, SSSE3, AVX2) both run on.
 //!
 //! Nothing allocates and nothing panics on bad input: every limit is a [`FecError`].

@@ -16,7 +16,6 @@
 //! bytes) and a small target gives less and refuses larger slices with a typed error.
 
 mod config;
-mod decode;
 mod event;
 mod slot;
 #[cfg(test)]
@@ -144,7 +143,10 @@ pub struct Receiver<'s> {
     go_sent: bool,
     exit_at: Option<Instant>,
     fec_kernel: fec::Kernel,
-    fec_scratch: decode::Scratch,
+    /// Rebuilds missing blocks from the FEC blocks a slot keeps in their cells; made at the
+    /// first decoding, once the block size is known (it holds 16 KiB of matrix scratch, so
+    /// it lives here rather than on the stack).
+    fec_decoder: Option<fec::Decoder>,
     stats: ReceiverStats,
 }
 
@@ -173,7 +175,7 @@ impl<'s> Receiver<'s> {
             go_sent: false,
             exit_at: None,
             fec_kernel: fec::Kernel::detect(),
-            fec_scratch: decode::Scratch::new(),
+            fec_decoder: None,
             stats: ReceiverStats::default(),
         };
         if !config.passive {
@@ -185,6 +187,8 @@ impl<'s> Receiver<'s> {
     /// Uses `kernel` for FEC decoding instead of the one detected at start.
     pub fn set_fec_kernel(&mut self, kernel: fec::Kernel) {
         self.fec_kernel = kernel;
+        // Made again with this kernel at the next decoding.
+        self.fec_decoder = None;
     }
 
     /// Counters so far.
@@ -774,16 +778,19 @@ impl<'s> Receiver<'s> {
         let slot = &mut self.slots[index];
         let region = slot_region_mut(self.storage, &session, index);
         let used = slot.fec_blocks();
-        decode::decode_slice_in_place(
-            self.fec_kernel,
-            &mut self.fec_scratch,
-            region,
-            session.block_size,
-            slot.blocks(session.block_size),
-            usize::from(slot.stripes()),
-            |cell| slot.fec_row_at(cell),
-        );
-        slot.mark_decoded(session.block_size);
+        let block_size = session.block_size;
+        if self.fec_decoder.as_ref().map(fec::Decoder::block_size) != Some(block_size) {
+            self.fec_decoder = fec::Decoder::new(block_size, self.fec_kernel).ok();
+        }
+        let bytes = slot.bytes.map_or(0, |b| b as usize);
+        let geometry = fec::SliceGeometry::new(bytes, block_size, usize::from(slot.stripes()));
+        if let (Some(decoder), Ok(geometry)) = (self.fec_decoder.as_mut(), geometry) {
+            // Cannot fail: the slot keeps whole cells, at most 128 blocks per stripe, and per
+            // stripe only distinct rows below 128, one per missing block (slot.rs). Were it to
+            // fail, nothing would change and the slice would be written as it stands.
+            let _ = decoder.decode_slice_in_place(&geometry, region, |cell| slot.fec_row_at(cell));
+        }
+        slot.mark_decoded(block_size);
         self.stats.fec_blocks_used += u64::from(used);
     }
 

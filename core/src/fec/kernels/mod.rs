@@ -66,7 +66,9 @@ enum Backend {
 
 /// Destination rows processed together by [`Kernel::dot`]: their accumulators must fit in
 /// the 16 vector registers of x86-64 next to the source and the tables.
-const ROW_GROUP: usize = 8;
+pub(crate) const ROW_GROUP: usize = 8;
+/// Bytes [`Kernel::scale`] copies at a time for the SIMD kernels.
+const SCALE_CHUNK: usize = 512;
 /// Sources per pass of [`Kernel::dot`] (the size of the coefficient scratch on the stack);
 /// a stripe never has more (§5.1).
 const SOURCE_BATCH: usize = 128;
@@ -143,6 +145,22 @@ impl Kernel {
             Backend::Ssse3(k) => k.mul(dst, src, c),
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2(k) => k.mul(dst, src, c),
+        }
+    }
+
+    /// `buf = c · buf` in place. The SIMD kernels read and write different buffers, so
+    /// they go through a copy of at most [`SCALE_CHUNK`] bytes on the stack; the scalar one
+    /// rewrites each byte where it is.
+    pub(crate) fn scale(self, buf: &mut [u8], c: u8) {
+        if self.0 == Backend::Scalar {
+            return scalar::scale(buf, c);
+        }
+        let mut copy = [0u8; SCALE_CHUNK];
+        for chunk in buf.chunks_mut(SCALE_CHUNK) {
+            if let Some(copy) = copy.get_mut(..chunk.len()) {
+                copy.copy_from_slice(chunk);
+                self.mul_prefix(chunk, copy, c);
+            }
         }
     }
 

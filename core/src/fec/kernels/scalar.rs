@@ -76,6 +76,26 @@ pub(crate) fn mul(dst: &mut [u8], src: &[u8], c: u8) {
     }
 }
 
+/// `buf = c · buf` in place.
+pub(crate) fn scale(buf: &mut [u8], c: u8) {
+    match c {
+        0 => buf.fill(0),
+        1 => {}
+        _ if buf.len() >= ROW_THRESHOLD => {
+            let row = product_row(c);
+            for b in buf.iter_mut() {
+                *b = row[*b as usize];
+            }
+        }
+        _ => {
+            let t = &NIBBLES.0[c as usize];
+            for b in buf.iter_mut() {
+                *b = t[(*b & 15) as usize] ^ t[16 + (*b >> 4) as usize];
+            }
+        }
+    }
+}
+
 /// `dsts[t][range] (^)= Σ_j coefs[j][t] · srcs[j][range]` for R destination rows; the
 /// destinations are overwritten unless `accumulate`. Slices that do not cover `range` are
 /// left alone (callers guarantee there are none).

@@ -158,6 +158,27 @@ fn scalar_matches_field_multiplication() {
 }
 
 #[test]
+fn scale_in_place_matches_field_multiplication() {
+    let mut rng = Rng(5);
+    let b = Buffers::new(&mut rng);
+    for kernel in all_kernels() {
+        for len in [
+            0, 1, 15, 16, 31, 33, 63, 64, 65, 511, 512, 513, 1100, MAX_LEN,
+        ] {
+            for c in 0..=255u8 {
+                let mut buf = b.dst;
+                kernel.scale(&mut buf[1..1 + len], c);
+                assert_eq!(buf[0], b.dst[0]);
+                assert_eq!(buf[1 + len..], b.dst[1 + len..]);
+                for (&got, &was) in buf[1..1 + len].iter().zip(&b.dst[1..1 + len]) {
+                    assert_eq!(got, mul(c, was), "{kernel:?} scale len {len} c {c:#x}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn length_mismatch_is_an_error_and_writes_nothing() {
     for kernel in all_kernels() {
         let mut dst = [7u8; 10];
