@@ -33,4 +33,6 @@ PKG_CONFIG_PATH="$PWD/target/install-check/lib/pkgconfig" sh -c \
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "tests"
+# The interop tests run target/debug/udp-sender and udp-receiver: build them first.
+cargo build --workspace
 cargo test --workspace

@@ -66,6 +66,8 @@ pub struct Run {
     pub receivers: Vec<(Vec<u8>, Vec<receiver::Event>, bool)>,
     /// Datagrams the sender sent, as (destination, bytes).
     pub sent: Vec<(SocketAddrV4, Vec<u8>)>,
+    /// When each of them was sent, in µs of fake time since the start.
+    pub sent_at_us: Vec<u64>,
     /// Fake time at the end, µs.
     pub elapsed_us: u64,
 }
@@ -112,6 +114,7 @@ pub fn run(
         .collect();
     let mut cursor = 0usize;
     let mut sent = Vec::new();
+    let mut sent_at_us = Vec::new();
     let mut sender_events = Vec::new();
     let mut buf = vec![0u8; 70_000];
     let mut rbuf = [0u8; 256];
@@ -153,6 +156,7 @@ pub fn run(
                 }
             }
             sent.push((t.destination, datagram));
+            sent_at_us.push(now.0 - 1_000_000);
         }
         // Receivers → sender.
         for (peer, rx) in peers.iter_mut().zip(rxs.iter_mut()) {
@@ -223,6 +227,7 @@ pub fn run(
         sender_finished: tx.is_finished(),
         receivers,
         sent,
+        sent_at_us,
         elapsed_us: now.0 - 1_000_000,
     }
 }

@@ -218,3 +218,26 @@ fn streaming_async_sends_a_streaming_hello_in_every_slice() {
     // 300 blocks in slices of 128: 3 data slices + the end slice.
     assert_eq!(streaming_hellos, 4);
 }
+
+#[test]
+fn a_synchronous_transfer_runs_at_its_max_bitrate_not_slower() {
+    // 10 MB at 200 Mb/s is 0.41 s on the wire (28 bytes of headers per datagram counted).
+    let data = input(10_000_000, 9);
+    let mut config = sender_config();
+    started(&mut config, 1);
+    config.max_bitrate = Some(200_000_000);
+    let mut peers = vec![peer(1, 0)];
+    let r = run(config, &data, &mut peers, 16, 60 * SECOND, None);
+    assert_all_received(&data, &r, "paced");
+    let first_data = r.sent.iter().position(|(_, d)| d[..2] == [0, 8]).unwrap();
+    let last = *r.sent_at_us.last().unwrap();
+    let on_the_wire = last - r.sent_at_us[first_data];
+    assert!(
+        on_the_wire >= 390_000,
+        "faster than the limit: {on_the_wire} us"
+    );
+    assert!(
+        on_the_wire <= 500_000,
+        "slower than the limit allows: {on_the_wire} us"
+    );
+}

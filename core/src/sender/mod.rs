@@ -123,6 +123,8 @@ pub struct Sender<'s> {
     end_reqacks_left: u8,
     answer_time_us: u64,
     rate: Option<RateLimiter>,
+    /// When pacing allows the datagram it last refused.
+    paced_until: Option<Instant>,
     fec: Option<Encoder>,
     stats: SenderStats,
 }
@@ -196,6 +198,7 @@ impl<'s> Sender<'s> {
             end_reqacks_left: 0,
             answer_time_us: INITIAL_ANSWER_TIME_US,
             rate: config.max_bitrate.map(|r| RateLimiter::new(r, now)),
+            paced_until: None,
             fec,
             stats: SenderStats {
                 slice_size,
@@ -271,12 +274,12 @@ impl<'s> Sender<'s> {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) (or poll transmits) next.
-    pub fn poll_timeout(&mut self, now: Instant) -> Option<Instant> {
+    pub fn poll_timeout(&mut self, _now: Instant) -> Option<Instant> {
         match self.phase {
             Phase::Negotiating => {
                 let quiet = self.quiet_timeout().map(|d| self.quiet_since + d);
                 let give_up = self.config.start_timeout.map(|t| self.last_datagram + t);
-                earliest(quiet, give_up)
+                earliest(earliest(quiet, give_up), self.paced_until)
             }
             Phase::Transferring => {
                 let reqack = self
@@ -284,8 +287,7 @@ impl<'s> Sender<'s> {
                     .as_ref()
                     .and_then(|r| r.reqack_at)
                     .map(|at| at + self.reqack_wait(self.r.as_ref()));
-                let paced = self.pacing_deadline(now);
-                earliest(reqack, paced)
+                earliest(reqack, self.paced_until)
             }
             _ => None,
         }
@@ -350,6 +352,7 @@ impl<'s> Sender<'s> {
         if self.is_closed() {
             return None;
         }
+        self.paced_until = None;
         let (len, destination) = self.next_datagram(now, buf)?;
         if let Some(rate) = self.rate.as_mut() {
             rate.consume(now, len);
@@ -357,18 +360,19 @@ impl<'s> Sender<'s> {
         Some(Transmit { destination, len })
     }
 
-    fn pacing_deadline(&mut self, now: Instant) -> Option<Instant> {
-        let payload = usize::from(self.config.block_size) + 16;
-        let rate = self.rate.as_mut()?;
-        let at = rate.ready_at(now, payload);
-        (at > now).then_some(at)
-    }
-
+    /// Whether a datagram of `len` bytes may go now; if not, remembers until when it must
+    /// wait, so that [`poll_timeout`](Self::poll_timeout) reports it even if asked after
+    /// the bucket refilled (a caller must never sleep on a refusal without a deadline).
     fn paced(&mut self, now: Instant, len: usize) -> bool {
-        match self.rate.as_mut() {
-            Some(rate) => rate.ready_at(now, len) <= now,
-            None => true,
+        let Some(rate) = self.rate.as_mut() else {
+            return true;
+        };
+        let at = rate.ready_at(now, len);
+        if at <= now {
+            return true;
         }
+        self.paced_until = Some(at);
+        false
     }
 
     fn next_datagram(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddrV4)> {

@@ -1,1 +1,187 @@
+//! The sender's rules one by one (PROTOCOL.md §3), driven with scripted datagrams and a
+//! fake clock.
 
+use super::*;
+use crate::wire::{ConnectReq, SliceOk};
+
+const ME: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 1);
+const BCAST: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 255);
+const GROUP: Ipv4Addr = Ipv4Addr::new(234, 66, 0, 1);
+const RX: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 11), 9000);
+
+fn config() -> SenderConfig {
+    SenderConfig::new(ME, BCAST, GROUP)
+}
+
+fn t(ms: u64) -> Instant {
+    Instant(ms * 1000)
+}
+
+fn connect(tx: &mut Sender, now: Instant, from: SocketAddrV4) {
+    let mut buf = [0u8; 16];
+    let len = ConnectReq {
+        capabilities: Capabilities::RECEIVER,
+        receive_buffer: 0,
+    }
+    .encode(&mut buf)
+    .unwrap();
+    tx.handle_datagram(now, from, &buf[..len]);
+}
+
+/// Every datagram the sender sends from `now` on, answering each REQACK with OK from `RX`
+/// and feeding `input`; stops when nothing more comes out at `now`.
+fn drain(
+    tx: &mut Sender,
+    now: Instant,
+    input: &mut &[u8],
+    out: &mut heapless::Vec<(u16, u32, u32), 64>,
+) {
+    let mut buf = [0u8; 1600];
+    for _ in 0..10_000 {
+        let room = tx.input_buffer();
+        let n = room.len().min(input.len());
+        room[..n].copy_from_slice(&input[..n]);
+        tx.input_written(n);
+        *input = &input[n..];
+        if input.is_empty() {
+            tx.input_end();
+        }
+        let Some(tr) = tx.poll_transmit(now, &mut buf) else {
+            return;
+        };
+        match Message::parse(&buf[..tr.len]).unwrap() {
+            Message::Reqack(r) => {
+                let _ = out.push((6, r.slice, r.bytes));
+                let mut ok = [0u8; 8];
+                SliceOk { slice: r.slice }.encode(&mut ok).unwrap();
+                tx.handle_datagram(now, RX, &ok);
+            }
+            Message::Data(d) if d.block == 0 => {
+                let _ = out.push((8, d.slice, d.bytes));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Small blocks and slices, so that the storage fits on a test's stack.
+fn small() -> SenderConfig {
+    let mut c = config();
+    c.block_size = 64;
+    c.max_slice_size = 64;
+    c.min_receivers = 1;
+    c
+}
+
+const STORAGE: usize = 3 * 64 * 64;
+
+#[test]
+fn the_first_hello_is_05_00_and_announces_the_data_group_with_zeros_elsewhere() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    let mut buf = [0xAAu8; 64];
+    let tr = tx.poll_transmit(t(0), &mut buf).unwrap();
+    assert_eq!(tr.destination, SocketAddrV4::new(BCAST, 9000));
+    assert_eq!(
+        &buf[..tr.len],
+        &[5, 0, 0, 0, 0, 0, 0, 9, 234, 66, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0][..]
+    );
+}
+
+#[test]
+fn a_refusal_for_pacing_always_leaves_a_deadline() {
+    let mut c = small();
+    c.max_bitrate = Some(1_000_000);
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    let mut buf = [0u8; 128];
+    // The bucket starts empty: the HELLO must wait, and the wait must be reported even
+    // when asked after it is over (a caller would otherwise sleep without a deadline).
+    assert!(tx.poll_transmit(t(0), &mut buf).is_none());
+    let deadline = tx
+        .poll_timeout(t(5))
+        .expect("a deadline after a pacing refusal");
+    assert!(deadline > t(0));
+    assert!(tx.poll_transmit(deadline, &mut buf).is_some());
+}
+
+#[test]
+fn a_slice_is_block_aligned_the_short_tail_travels_alone_and_a_zero_byte_slice_ends() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    connect(&mut tx, t(1), RX);
+    tx.handle_key(t(2));
+    let data = [7u8; 64 * 64 + 64 * 3 + 5];
+    let mut input = &data[..];
+    let mut out = heapless::Vec::new();
+    drain(&mut tx, t(3), &mut input, &mut out);
+    // Full duplex starts with 112-block slices, capped here at 64 blocks of 64 bytes.
+    let slices: heapless::Vec<(u16, u32, u32), 64> =
+        out.iter().copied().filter(|e| e.0 == 6).collect();
+    assert_eq!(
+        &slices[..],
+        &[(6, 0, 4096), (6, 1, 192), (6, 2, 5), (6, 3, 0)][..]
+    );
+    assert!(tx.is_finished());
+}
+
+#[test]
+fn a_connect_req_gets_a_reply_with_its_client_number_and_a_repeat_the_same_number() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    let mut buf = [0u8; 64];
+    tx.poll_transmit(t(0), &mut buf).unwrap(); // the HELLO
+    let other = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000);
+    for from in [RX, other, RX] {
+        connect(&mut tx, t(1), from);
+    }
+    let mut numbers = heapless::Vec::<Option<u16>, 4>::new();
+    while let Some(tr) = tx.poll_transmit(t(1), &mut buf) {
+        let Ok(Message::ConnectReply(r)) = Message::parse(&buf[..tr.len]) else {
+            panic!()
+        };
+        numbers.push(r.client_number).unwrap();
+    }
+    assert_eq!(&numbers[..], &[Some(0), Some(1), Some(0)][..]);
+    assert_eq!(tx.receivers(), 2);
+}
+
+#[test]
+fn pointopoint_refuses_a_second_receiver_with_minus_1() {
+    let mut c = small();
+    c.pointopoint = PointToPoint::Always;
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    let mut buf = [0u8; 64];
+    tx.poll_transmit(t(0), &mut buf).unwrap();
+    connect(&mut tx, t(1), RX);
+    connect(
+        &mut tx,
+        t(1),
+        SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000),
+    );
+    tx.poll_transmit(t(1), &mut buf).unwrap();
+    let tr = tx.poll_transmit(t(1), &mut buf).unwrap();
+    assert_eq!(&buf[4..8], &[0xff; 4], "{:?}", &buf[..tr.len]);
+}
+
+#[test]
+fn min_receivers_starts_after_two_quiet_seconds() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    connect(&mut tx, t(1000), RX);
+    assert_eq!(tx.poll_timeout(t(1000)), Some(t(3000)));
+    tx.handle_timeout(t(3000));
+    assert!(tx.is_transferring());
+}
+
+#[test]
+fn starting_without_receivers_fails_in_synchronous_mode() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    tx.handle_key(t(1));
+    assert_eq!(
+        tx.poll_event(),
+        Some(Event::Failed(SenderError::NoParticipants))
+    );
+}
