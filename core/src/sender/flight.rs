@@ -33,6 +33,8 @@ pub(crate) struct Flight {
     pub(crate) reqack_at: Option<Instant>,
     /// When its first REQACK went out.
     pub(crate) first_reqack_at: Option<Instant>,
+    /// Every receiver has answered one of its REQACKs: each has opened the slice.
+    pub(crate) seen_by_all: bool,
 }
 
 impl Flight {
@@ -57,6 +59,7 @@ impl Flight {
             last_skipped: 0,
             reqack_at: None,
             first_reqack_at: None,
+            seen_by_all: false,
         }
     }
 

@@ -615,8 +615,15 @@ impl<'s> Sender<'s> {
                 }
                 return None; // waiting for input
             }
-            // 7. Go on with the first transmission.
+            // 7. Go on with the first transmission, but start a slice only once every
+            //    receiver answered the previous slice's REQACK: a udpcast receiver that
+            //    sees slice n+1 before anything of slice n (data and REQACK lost, or
+            //    dropped by its socket buffer in a burst) gives up ("Dropped by server").
+            //    X still overlaps R's retransmissions; the price is one round trip.
             if self.x.as_ref().is_some_and(|x| !x.fully_sent()) {
+                if self.x.as_ref().is_some_and(|x| x.next == 0) && !self.previous_slice_seen() {
+                    return None;
+                }
                 return self.first_transmission(buf);
             }
             // 8. The end.
@@ -627,6 +634,19 @@ impl<'s> Sender<'s> {
             return None;
         }
         None
+    }
+
+    /// Whether every receiver has answered a REQACK of the slice being acknowledged (so
+    /// each has opened it), or there is none to wait for.
+    fn previous_slice_seen(&self) -> bool {
+        match self.r.as_ref() {
+            None => true,
+            Some(_) if self.config.asynchronous => true,
+            Some(r) => {
+                r.seen_by_all
+                    || (r.reqack_at.is_some() && r.nr_answered >= self.participants.count())
+            }
+        }
     }
 
     fn acknowledged(&self, r: &Flight) -> bool {
@@ -681,6 +701,8 @@ impl<'s> Sender<'s> {
             self.end_reqacks_left = self.end_reqacks_left.saturating_sub(1);
             return self.encode_control(now, Control::Reqack, buf);
         }
+        // Only reached once everyone answered this round (§3.6 step 5).
+        r.seen_by_all = true;
         r.rxmit += 1;
         if half_duplex {
             let (last, blocks) = (r.last_skipped, r.blocks);

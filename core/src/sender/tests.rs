@@ -2,7 +2,7 @@
 //! fake clock.
 
 use super::*;
-use crate::wire::{ConnectReq, SliceOk};
+use crate::wire::{Bitmap1024, ConnectReq, SliceOk};
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 1);
 const BCAST: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 255);
@@ -183,5 +183,93 @@ fn starting_without_receivers_fails_in_synchronous_mode() {
     assert_eq!(
         tx.poll_event(),
         Some(Event::Failed(SenderError::NoParticipants))
+    );
+}
+
+/// What the sender emits at `now` (opcode, slice), without answering anything.
+fn emitted(tx: &mut Sender, now: Instant, input: &mut &[u8]) -> heapless::Vec<(u16, u32), 256> {
+    let mut out = heapless::Vec::new();
+    let mut buf = [0u8; 1600];
+    for _ in 0..1000 {
+        let room = tx.input_buffer();
+        let n = room.len().min(input.len());
+        room[..n].copy_from_slice(&input[..n]);
+        tx.input_written(n);
+        *input = &input[n..];
+        let Some(tr) = tx.poll_transmit(now, &mut buf) else {
+            break;
+        };
+        let m = Message::parse(&buf[..tr.len]).unwrap();
+        let slice = match m {
+            Message::Data(d) => d.slice,
+            Message::Reqack(r) => r.slice,
+            _ => u32::MAX,
+        };
+        let _ = out.push((m.opcode().to_u16(), slice));
+    }
+    out
+}
+
+#[test]
+fn the_next_slice_starts_only_once_every_receiver_has_answered_the_previous_one() {
+    let mut storage = [0u8; STORAGE];
+    let mut c = small();
+    c.min_receivers = 2;
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    let other = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000);
+    connect(&mut tx, t(1), RX);
+    connect(&mut tx, t(1), other);
+    tx.handle_key(t(2));
+    let data = [1u8; 64 * 64 * 3];
+    let mut input = &data[..];
+    let first = emitted(&mut tx, t(3), &mut input);
+    // Slice 0 goes out, then its REQACK; slice 1 waits for the answers.
+    assert_eq!(first.last(), Some(&(6, 0)));
+    assert!(first.iter().all(|&(_, s)| s == 0 || s == u32::MAX));
+    let mut ok = [0u8; 8];
+    SliceOk { slice: 0 }.encode(&mut ok).unwrap();
+    tx.handle_datagram(t(4), RX, &ok);
+    assert!(
+        emitted(&mut tx, t(4), &mut input).is_empty(),
+        "one receiver is not enough"
+    );
+    tx.handle_datagram(t(4), other, &ok);
+    let next = emitted(&mut tx, t(4), &mut input);
+    assert_eq!(next.first(), Some(&(8, 1)), "{next:?}");
+}
+
+#[test]
+fn the_next_slice_overlaps_the_retransmissions_of_a_slice_everyone_has_seen() {
+    let mut storage = [0u8; STORAGE];
+    let mut c = small();
+    c.min_receivers = 2;
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    let other = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000);
+    connect(&mut tx, t(1), RX);
+    connect(&mut tx, t(1), other);
+    tx.handle_key(t(2));
+    let data = [1u8; 64 * 64 * 3];
+    let mut input = &data[..];
+    emitted(&mut tx, t(3), &mut input);
+    let mut ok = [0u8; 8];
+    SliceOk { slice: 0 }.encode(&mut ok).unwrap();
+    tx.handle_datagram(t(4), RX, &ok);
+    let mut received = Bitmap1024::first_n(64);
+    received.remove(5);
+    let mut rexmit = [0u8; 140];
+    crate::wire::Retransmit {
+        slice: 0,
+        rxmit: 0,
+        received: &received,
+    }
+    .encode(&mut rexmit)
+    .unwrap();
+    tx.handle_datagram(t(4), other, &rexmit);
+    let next = emitted(&mut tx, t(4), &mut input);
+    // Block 5 again, the next round's REQACK, and slice 1 while slice 0 is still open.
+    assert_eq!(&next[..2], &[(8, 0), (6, 0)], "{next:?}");
+    assert!(
+        next[2..].iter().all(|&e| e == (8, 1)) && next.len() > 2,
+        "{next:?}"
     );
 }
