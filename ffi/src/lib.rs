@@ -23,6 +23,7 @@
 
 mod boundary;
 pub mod fec;
+mod placement;
 pub mod receiver;
 pub mod result;
 pub mod sender;

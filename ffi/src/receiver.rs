@@ -13,8 +13,8 @@
 //! ```
 
 use crate::boundary::{bytes, from_net, guard, guard_or, non_null, non_null_mut, put, to_net};
+use crate::placement;
 use crate::udpc_result;
-use core::mem::{align_of, size_of};
 use core::net::SocketAddrV4;
 use udpcast_core::receiver::{Event, Receiver, ReceiverConfig, ReceiverError, FULL_STORAGE};
 use udpcast_core::time::{Duration, Instant};
@@ -210,7 +210,7 @@ pub extern "C" fn udpc_receiver_mem_size(cfg: *const udpc_receiver_config) -> us
         }
         // SAFETY: non-null, points to a config per the API contract.
         let cfg = unsafe { &*cfg };
-        size_of::<udpc_receiver>() + align_of::<udpc_receiver>() - 1 + storage_len(cfg)
+        placement::size::<udpc_receiver>(storage_len(cfg))
     })
 }
 
@@ -234,20 +234,11 @@ pub unsafe extern "C" fn udpc_receiver_init(
         if mem.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
-        if mem_len < udpc_receiver_mem_size(&cfg) {
+        // SAFETY: the caller keeps `mem` valid and unused until udpc_receiver_deinit.
+        let Some((object, storage)) =
+            (unsafe { placement::place::<udpc_receiver>(mem.cast(), mem_len, storage_len(&cfg)) })
+        else {
             return udpc_result::UDPC_ERR_BUFFER_TOO_SMALL;
-        }
-        let base = mem.cast::<u8>();
-        let offset = base.align_offset(align_of::<udpc_receiver>());
-        // SAFETY: offset < align, and mem_len covers offset + struct + storage (checked).
-        let object = unsafe { base.add(offset) }.cast::<udpc_receiver>();
-        // SAFETY: the storage follows the object inside the caller's block, which outlives
-        // the receiver (API contract), so treating it as 'static is sound until deinit.
-        let storage: &'static mut [u8] = unsafe {
-            core::slice::from_raw_parts_mut(
-                base.add(offset + size_of::<udpc_receiver>()),
-                storage_len(&cfg),
-            )
         };
         let mut config = ReceiverConfig::new(from_net(cfg.own_address), from_net(cfg.rendezvous));
         config.portbase = cfg.portbase;

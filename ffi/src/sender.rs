@@ -5,8 +5,8 @@
 use crate::boundary::{
     bytes, bytes_mut, from_net, guard, guard_or, non_null, non_null_mut, put, to_net,
 };
+use crate::placement;
 use crate::udpc_result;
-use core::mem::{align_of, size_of};
 use core::net::SocketAddrV4;
 use udpcast_core::sender::{
     Duplex, Event, FecParams, LeaveReason, PointToPoint, Sender, SenderConfig, SenderError,
@@ -270,7 +270,7 @@ pub extern "C" fn udpc_sender_mem_size(cfg: *const udpc_sender_config) -> usize 
         let Some(c) = config(unsafe { &*cfg }) else {
             return 0;
         };
-        size_of::<udpc_sender>() + align_of::<udpc_sender>() - 1 + Sender::storage_size(&c)
+        placement::size::<udpc_sender>(Sender::storage_size(&c))
     })
 }
 
@@ -296,20 +296,11 @@ pub unsafe extern "C" fn udpc_sender_init(
         if mem.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
-        if mem_len < udpc_sender_mem_size(cfg) {
+        // SAFETY: the caller keeps `mem` valid and unused until udpc_sender_deinit.
+        let Some((object, storage)) = (unsafe {
+            placement::place::<udpc_sender>(mem.cast(), mem_len, Sender::storage_size(&c))
+        }) else {
             return udpc_result::UDPC_ERR_BUFFER_TOO_SMALL;
-        }
-        let base = mem.cast::<u8>();
-        let offset = base.align_offset(align_of::<udpc_sender>());
-        // SAFETY: offset < align and mem_len covers object and storage (checked above).
-        let object = unsafe { base.add(offset) }.cast::<udpc_sender>();
-        // SAFETY: the storage follows the object in the caller's block, which outlives
-        // the sender (API contract), so 'static is sound until deinit.
-        let storage: &'static mut [u8] = unsafe {
-            core::slice::from_raw_parts_mut(
-                base.add(offset + size_of::<udpc_sender>()),
-                Sender::storage_size(&c),
-            )
         };
         match Sender::new(c, storage, Instant(now_us)) {
             Ok(inner) => {

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod keyboard;
 pub mod log;
 pub mod net;
+pub mod outcome;
 pub mod progress;
 pub mod receiver_app;
 pub mod sender_app;

@@ -7,6 +7,7 @@ use crate::keyboard::{Key, Keyboard};
 use crate::log::Log;
 use crate::net::interface;
 use crate::net::udp::{RecvBatch, Udp};
+use crate::outcome::{self, failed, Outcome};
 use crate::progress::{receiver_line, Progress};
 use crate::signals;
 use crate::sink::{Sink, SinkError};
@@ -27,44 +28,19 @@ const BATCH: usize = 64;
 /// Largest datagram accepted: anything a 16-bit block size allows.
 const MAX_DATAGRAM: usize = 65_536;
 
-/// How a run ended, and the exit status it maps to.
-enum Outcome {
-    Success,
-    Failed(String, u8),
-    Signalled(i32),
-}
-
 /// Entry point of the `udp-receiver` binary.
 pub fn main() -> ExitCode {
     let args = std::env::args().skip(1);
     let args = match parse_receiver_args(args) {
         Ok(ReceiverCommand::Run(args)) => args,
-        Ok(ReceiverCommand::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+        Ok(ReceiverCommand::Help) => return outcome::print(USAGE),
         Ok(ReceiverCommand::Version) => {
-            println!("{}", crate::version_line("udp-receiver"));
-            return ExitCode::SUCCESS;
+            return outcome::print(&crate::version_line("udp-receiver"))
         }
-        Ok(ReceiverCommand::License) => {
-            println!("{}", crate::LICENSE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("udp-receiver: {e}");
-            eprintln!("{USAGE}");
-            return ExitCode::from(1);
-        }
+        Ok(ReceiverCommand::License) => return outcome::print(crate::LICENSE),
+        Err(e) => return outcome::usage_error("udp-receiver", &e, USAGE),
     };
-    match run(&args) {
-        Outcome::Success => ExitCode::SUCCESS,
-        Outcome::Failed(message, code) => {
-            eprintln!("udp-receiver: {message}");
-            ExitCode::from(code)
-        }
-        Outcome::Signalled(signal) => signals::die_of(signal),
-    }
+    outcome::exit("udp-receiver", run(&args))
 }
 
 struct Sockets {
@@ -162,10 +138,6 @@ fn run(args: &ReceiverArgs) -> Outcome {
         transmit: [0u8; MAX_RECEIVER_DATAGRAM],
     };
     session.run()
-}
-
-fn failed(message: String) -> Outcome {
-    Outcome::Failed(message, 1)
 }
 
 /// UCAST always; BCAST when the interface has a broadcast address; the rendezvous group
@@ -302,7 +274,7 @@ impl Session<'_, '_> {
             }
             Some(Key::Quit) => {
                 self.receiver.abort();
-                self.failure = Some(failed("cancelled by the operator".into()));
+                self.failure = Some(failed("cancelled by the operator"));
             }
             None => {}
         }
@@ -423,7 +395,7 @@ impl Session<'_, '_> {
             (Some(f), _) => f,
             (None, Some(Err(e))) => sink_failure(e),
             (None, _) if self.receiver.is_finished() => Outcome::Success,
-            (None, _) => failed("stopped before the transfer completed".into()),
+            (None, _) => failed("stopped before the transfer completed"),
         };
         match &outcome {
             Outcome::Success => {

@@ -7,6 +7,7 @@ use crate::keyboard::{Key, Keyboard};
 use crate::log::Log;
 use crate::net::interface;
 use crate::net::udp::{RecvBatch, Udp};
+use crate::outcome::{self, failed, Outcome};
 use crate::progress::{grouped, Progress};
 use crate::signals;
 use crate::source::Source;
@@ -25,48 +26,22 @@ const SEND_BATCH: usize = 64;
 /// The most bytes one GSO `sendmsg` may carry (one IP datagram's worth).
 const GSO_MAX_BYTES: usize = 65_000;
 
-enum Outcome {
-    Success,
-    Failed(String, u8),
-    Signalled(i32),
-}
-
 /// Entry point of the `udp-sender` binary.
 pub fn main() -> ExitCode {
     let args = match parse_sender_args(std::env::args().skip(1)) {
         Ok(SenderCommand::Run(args)) => args,
-        Ok(SenderCommand::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(SenderCommand::Version) => {
-            println!("{}", crate::version_line("udp-sender"));
-            return ExitCode::SUCCESS;
-        }
-        Ok(SenderCommand::License) => {
-            println!("{}", crate::LICENSE);
-            return ExitCode::SUCCESS;
-        }
+        Ok(SenderCommand::Help) => return outcome::print(USAGE),
+        Ok(SenderCommand::Version) => return outcome::print(&crate::version_line("udp-sender")),
+        Ok(SenderCommand::License) => return outcome::print(crate::LICENSE),
         Ok(SenderCommand::Kill(pid_file)) => return kill_daemon(pid_file.as_deref()),
-        Err(e) => {
-            eprintln!("udp-sender: {e}");
-            eprintln!("{USAGE}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return outcome::usage_error("udp-sender", &e, USAGE),
     };
     let outcome = if args.daemon_mode > 0 {
         serve_forever(&args)
     } else {
         run(&args)
     };
-    match outcome {
-        Outcome::Success => ExitCode::SUCCESS,
-        Outcome::Failed(message, code) => {
-            eprintln!("udp-sender: {message}");
-            ExitCode::from(code)
-        }
-        Outcome::Signalled(s) => signals::die_of(s),
-    }
+    outcome::exit("udp-sender", outcome)
 }
 
 /// `--daemon-mode`: one transfer after the other until killed; twice: in the background.
@@ -117,10 +92,6 @@ fn kill_daemon(pid_file: Option<&std::path::Path>) -> ExitCode {
     }
 }
 
-fn failed(message: String) -> Outcome {
-    Outcome::Failed(message, 1)
-}
-
 fn run(args: &SenderArgs) -> Outcome {
     let log = match Log::open(args.log.as_deref()) {
         Ok(l) => l,
@@ -129,10 +100,10 @@ fn run(args: &SenderArgs) -> Outcome {
     signals::catch_termination();
     log.info(&crate::version_line("udp-sender"));
     if args.rate_governor.is_some() {
-        return failed("--rate-governor plug-ins are not supported; use --max-bitrate".into());
+        return failed("--rate-governor plug-ins are not supported; use --max-bitrate");
     }
     if args.pointopoint && args.nopointopoint {
-        return failed("--pointopoint and --nopointopoint contradict each other".into());
+        return failed("--pointopoint and --nopointopoint contradict each other");
     }
     if args.asynchronous && args.pointopoint && args.mcast_data.is_none() {
         return Outcome::Failed(
@@ -427,9 +398,7 @@ impl Session<'_, '_> {
             if keyboard_fd.is_some() && pollfds.last().is_some_and(|p| p.revents != 0) {
                 match self.keyboard.as_mut().and_then(Keyboard::read) {
                     Some(Key::Start) => self.sender.handle_key(self.clock.now()),
-                    Some(Key::Quit) => {
-                        self.failure = Some(failed("cancelled by the operator".into()))
-                    }
+                    Some(Key::Quit) => self.failure = Some(failed("cancelled by the operator")),
                     None => {}
                 }
             }
@@ -650,7 +619,7 @@ impl Session<'_, '_> {
             (Some(f), _) => f,
             (None, Some(Err(e))) => failed(e.to_string()),
             (None, _) if self.sender.is_finished() => Outcome::Success,
-            (None, _) => failed("stopped before the transfer completed".into()),
+            (None, _) => failed("stopped before the transfer completed"),
         };
         if let Outcome::Success = outcome {
             self.log.info("Transfer complete.\x07");
