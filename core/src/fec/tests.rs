@@ -506,19 +506,21 @@ fn in_place_round_trip(
     let n = decoder
         .decode_slice_in_place(&geometry, &mut cells[..cells_len + 8], |i| row_at[i])
         .unwrap();
-    let what = || format!("{kernel:?} S={stripes} R={redundancy} bs={bs} bytes={bytes}");
-    assert_eq!(n, erased, "{}", what());
-    assert!(cells[..bytes] == original[..bytes], "{}", what());
+    // Assertion messages through core::fmt: no std, no allocation, even in tests.
+    macro_rules! what {
+        () => {
+            format_args!("{kernel:?} S={stripes} R={redundancy} bs={bs} bytes={bytes}")
+        };
+    }
+    assert_eq!(n, erased, "{}", what!());
+    assert!(cells[..bytes] == original[..bytes], "{}", what!());
     assert!(
         cells[bytes..cells_len].iter().all(|&b| b == padding),
         "{}",
-        what()
+        what!()
     );
-    assert_eq!(cells[cells_len..cells_len + 8], [0x5a; 8], "{}", what());
+    assert_eq!(cells[cells_len..cells_len + 8], [0x5a; 8], "{}", what!());
 }
-
-extern crate std;
-use std::format;
 
 #[test]
 fn in_place_rebuilds_random_erasures_with_every_kernel() {
