@@ -2,8 +2,9 @@
 
 use core::net::SocketAddrV4;
 
-/// Where to send the datagram that [`poll_transmit`](crate::receiver::Receiver::poll_transmit)
-/// wrote into the caller's buffer.
+/// Where to send the datagram that a `poll_transmit`
+/// ([`Receiver`](crate::receiver::Receiver::poll_transmit),
+/// [`Sender`](crate::sender::Sender::poll_transmit)) wrote into the caller's buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Transmit {

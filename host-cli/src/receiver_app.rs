@@ -74,11 +74,10 @@ fn run(args: &ReceiverArgs) -> Outcome {
         Err(e) => return failed(e),
     };
     let rendezvous = addressing::rendezvous(args.ttl, args.mcast_rdv, chosen.broadcast);
-    let what = match (&args.file, &args.pipe) {
-        (Some(f), None) => f.display().to_string(),
-        (Some(f), Some(_)) => f.display().to_string(),
-        (None, _) => "(stdout)".to_string(),
-    };
+    let what = args
+        .file
+        .as_ref()
+        .map_or("(stdout)".to_string(), |f| f.display().to_string());
     let compressed = if args.pipe.is_some() {
         "Compressed "
     } else {

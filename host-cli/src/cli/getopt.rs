@@ -121,6 +121,12 @@ pub fn parse<Id: Copy + PartialEq>(
     Ok(items)
 }
 
+/// How error messages name option `id`: `--` and its first long name.
+pub fn display_name<Id: PartialEq>(specs: &[Spec<Id>], id: Id) -> String {
+    let name = specs.iter().find(|s| s.id == id).map_or("", |s| s.long[0]);
+    format!("--{name}")
+}
+
 /// The option called `name` exactly, or else the one option all names starting with
 /// `name` belong to.
 fn find_long<'a, Id: Copy + PartialEq>(

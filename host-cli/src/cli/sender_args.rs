@@ -1,7 +1,7 @@
 //! `udp-sender`'s command line: every option of udpcast 20120424's sender with its long
 //! names, aliases and short letters (PROTOCOL.md §6.1), plus `--help` and `--version`.
 
-use super::getopt::{parse, Arg, Item, Spec, UsageError};
+use super::getopt::{display_name, parse, Arg, Item, Spec, UsageError};
 use super::value;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -317,8 +317,7 @@ pub fn parse_sender_args(
             Item::Positional(extra) => return Err(UsageError::Unknown(extra)),
             Item::Opt(id, value) => (id, value.unwrap_or_default()),
         };
-        let name = SPECS.iter().find(|s| s.id == id).map_or("", |s| s.long[0]);
-        let name = &format!("--{name}");
+        let name = &display_name(SPECS, id);
         let v = value.as_str();
         match id {
             Opt::File => a.file = Some(value.into()),
