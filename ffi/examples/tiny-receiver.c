@@ -2,13 +2,18 @@
  * tiny-receiver: a minimal udpcast receiver for boot images, built on libudpcast.
  *
  * The program owns the sockets, the clock and the output file; every protocol decision is
- * made by the library (sans-IO). Options follow udp-receiver's names:
+ * made by the library (sans-IO). Options are udp-receiver's, with the same long names,
+ * aliases and short letters; long options also take `--name=value`, short ones `-P9000`
+ * and bundles (`-kd`), as getopt_long accepts them (see `usage` below). Boot images pass
+ * them through from a kernel parameter, so anything unknown or malformed is refused.
  *
- *   tiny-receiver [--interface NAME] [--portbase N] [--file PATH] [--nokbd]
- *                 [--start-timeout S] [--receive-timeout S]
+ * Output: stdout, or --file (a file or a block device such as /dev/sda), fsynced at the
+ * end unless --nosync. On success one line `Transfer complete: N bytes in S s (R MB/s)`
+ * (MB = 10^6 bytes, timed from the first byte written); on failure the reason and
+ * `tiny-receiver: N bytes written; the output is INCOMPLETE`.
  *
  * Exit status: 0 when the whole stream was written, 255 when no sender answered before the
- * start timeout, 1 for any other failure (with a message on stderr).
+ * start timeout, 1 for any other failure and for usage errors.
  *
  * Build: ffi/build-tiny-receiver.sh (static, musl, stripped).
  */
@@ -36,23 +41,37 @@
 #define MEM_SIZE (6u << 20)
 static unsigned char mem[MEM_SIZE] __attribute__((aligned(64)));
 
-/* Sockets: unicast (sends everything), broadcast, and the data group once connected. */
-enum { S_UCAST, S_BCAST, S_MCAST, S_COUNT };
-static int socks[S_COUNT] = { -1, -1, -1 };
+/* Sockets: unicast (sends everything), broadcast, the multicast rendezvous group, and the
+ * data group once connected (PROTOCOL.md §1.5). */
+enum { S_UCAST, S_BCAST, S_RDV, S_DATA, S_COUNT };
+static int socks[S_COUNT] = { -1, -1, -1, -1 };
 
-static int out_fd = -1;
-static const char *out_path;
+static udpc_receiver_config cfg;
+static const char *out_path, *ifname;
+static int out_fd = -1, keyboard = 1, nosync, osync, ttl, rcvbuf;
+static uint32_t rdv; /* --mcast-rdv-address, network byte order; 0 = not given */
+static uint64_t written, t0; /* bytes written; when the first was (else: connection) */
+static int receiving;        /* set once the receiver exists: failures leave output unfinished */
+
+static const char usage[] =
+    "usage: tiny-receiver [--file PATH] [--interface NAME|ADDR] [--portbase N]\n"
+    "         [--mcast-rdv-address ADDR] [--ttl N] [--rcvbuf N[k|m]] [--exit-wait MS]\n"
+    "         [--start-timeout S] [--receive-timeout S] [--nokbd] [--passive]\n"
+    "         [--ignore-lost-data] [--sync] [--nosync] [--help] [--version]\n";
+
+/* Every failure ends here: the reason and, once receiving, how much of the output exists. */
+static void quit(const char *what, int err, int status)
+{
+    fprintf(stderr, "tiny-receiver: %s%s%s\n", what, err ? ": " : "", err ? strerror(err) : "");
+    if (receiving)
+        fprintf(stderr, "tiny-receiver: %llu bytes written; the output is INCOMPLETE\n",
+                (unsigned long long)written);
+    exit(status);
+}
 
 static void die(const char *what)
 {
-    fprintf(stderr, "tiny-receiver: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
-
-static void fail(const char *msg)
-{
-    fprintf(stderr, "tiny-receiver: %s\n", msg);
-    exit(1);
+    quit(what, errno, 1);
 }
 
 static uint64_t now_us(void)
@@ -62,18 +81,146 @@ static uint64_t now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static unsigned long number(const char *s, const char *opt)
+/* ---- Options ---------------------------------------------------------------------- */
+
+enum { A_NONE, A_STR, A_NUM, A_SIZE, A_ADDR }; /* what an option takes */
+enum { OP_FILE, OP_IF, OP_PORT, OP_NOKBD, OP_STO, OP_RTO, OP_RDV, OP_WAIT, OP_RCVBUF, OP_PASSIVE,
+       OP_LOST, OP_TTL, OP_NOSYNC, OP_SYNC, OP_HELP, OP_VERSION };
+
+static const struct opt {
+    const char *name;
+    char letter, id, arg, min; /* numbers: min..max */
+    unsigned long max;
+} options[] = {
+    { "file", 'f', OP_FILE, A_STR, 0, 0 },
+    { "interface", 'i', OP_IF, A_STR, 0, 0 },
+    { "portbase", 'P', OP_PORT, A_NUM, 1, 65534 },
+    { "port", 0, OP_PORT, A_NUM, 1, 65534 },
+    { "nokbd", 'k', OP_NOKBD, A_NONE, 0, 0 },
+    { "start-timeout", 's', OP_STO, A_NUM, 0, 0xffffffffu },
+    { "receive-timeout", 0, OP_RTO, A_NUM, 0, 0xffffffffu },
+    { "mcast-rdv-address", 'M', OP_RDV, A_ADDR, 0, 0 },
+    { "mcast-all-address", 0, OP_RDV, A_ADDR, 0, 0 },
+    { "exit-wait", 'w', OP_WAIT, A_NUM, 0, 0xffffffffu },
+    { "exitWait", 0, OP_WAIT, A_NUM, 0, 0xffffffffu },
+    { "rcvbuf", 'b', OP_RCVBUF, A_SIZE, 1, 0x7fffffff },
+    { "passive", 'd', OP_PASSIVE, A_NONE, 0, 0 },
+    { "ignore-lost-data", 'Z', OP_LOST, A_NONE, 0, 0 },
+    { "ttl", 't', OP_TTL, A_NUM, 1, 255 },
+    { "nosync", 'n', OP_NOSYNC, A_NONE, 0, 0 },
+    { "sync", 'y', OP_SYNC, A_NONE, 0, 0 },
+    { "help", 0, OP_HELP, A_NONE, 0, 0 },
+    { "version", 0, OP_VERSION, A_NONE, 0, 0 },
+};
+#define OPTIONS_END (options + sizeof options / sizeof options[0])
+
+/* The option being parsed, as typed (`dash` + `len` bytes of `name`), for messages. */
+static const char *opt_dash, *opt_name;
+static int opt_len;
+
+static void usage_error(const char *why, const char *value)
 {
-    char *end;
-    unsigned long v;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *s == '\0' || *end != '\0') {
-        fprintf(stderr, "tiny-receiver: bad number for %s: %s\n", opt, s);
-        exit(1);
-    }
-    return v;
+    fprintf(stderr, "tiny-receiver: %s %s%.*s%s%s\n%s", why, opt_dash, opt_len, opt_name,
+            value ? ": " : "", value ? value : "", usage);
+    exit(1);
 }
+
+/* A decimal number in min..max; with `size`, a k or m suffix multiplies by 1024 or 1024². */
+static unsigned long number(const char *s, const struct opt *o)
+{
+    unsigned long v = 0, scale = 1;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (o->max - (unsigned long)(*p - '0')) / 10)
+            usage_error("bad value for", s);
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (o->arg == A_SIZE && (*p == 'k' || *p == 'K' || *p == 'm' || *p == 'M'))
+        scale = (*p++ | 0x20) == 'k' ? 1024 : 1024 * 1024;
+    if (p == s || *p || v > o->max / scale || v * scale < (unsigned long)o->min)
+        usage_error("bad value for", s);
+    return v * scale;
+}
+
+/* Applies option `o`; `value` is what followed `=` or the letter, else NULL. */
+static void take(const struct opt *o, const char *value, int *i, int argc, char **argv)
+{
+    unsigned long n = 0;
+    struct in_addr a = { 0 };
+    if (o->arg == A_NONE && value)
+        usage_error("no value allowed for", NULL);
+    if (o->arg != A_NONE && !value) {
+        if (*i + 1 >= argc)
+            usage_error("missing value for", NULL);
+        value = argv[++*i];
+    }
+    if ((o->arg == A_STR && !*value) ||
+        (o->arg == A_ADDR && (!inet_aton(value, &a) || a.s_addr == 0)))
+        usage_error("bad value for", value);
+    if (o->arg == A_NUM || o->arg == A_SIZE)
+        n = number(value, o);
+    switch (o->id) {
+    case OP_FILE: out_path = value; break;
+    case OP_IF: ifname = value; break;
+    case OP_PORT: cfg.portbase = (uint16_t)n; break;
+    case OP_NOKBD: keyboard = 0; break;
+    case OP_STO: cfg.start_timeout_ms = 1000u * (uint64_t)n; break;
+    case OP_RTO: cfg.receive_timeout_ms = 1000u * (uint64_t)n; break;
+    case OP_RDV: rdv = a.s_addr; break;
+    case OP_WAIT: cfg.exit_wait_ms = n; break;
+    case OP_RCVBUF: rcvbuf = (int)n; break;
+    case OP_PASSIVE: cfg.passive = 1; break;
+    case OP_LOST: cfg.ignore_lost_data = 1; break;
+    case OP_TTL: ttl = (int)n; break;
+    case OP_NOSYNC: nosync = 1; break;
+    case OP_SYNC: osync = 1; break;
+    case OP_HELP: fputs(usage, stdout); exit(0);
+    default: printf("tiny-receiver (libudpcast %s)\n", udpc_version()); exit(0);
+    }
+}
+
+static void parse_options(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i], *p;
+        const struct opt *o;
+        if (arg[0] != '-' || arg[1] == '\0') {
+            opt_dash = "";
+            opt_name = arg;
+            opt_len = (int)strlen(arg);
+            usage_error("unexpected argument", NULL);
+        }
+        if (arg[1] == '-') { /* --name or --name=value */
+            opt_dash = "--";
+            opt_name = arg + 2;
+            opt_len = (int)strcspn(opt_name, "=");
+            for (o = options; o < OPTIONS_END; o++)
+                if (!strncmp(o->name, opt_name, (size_t)opt_len) && !o->name[opt_len])
+                    break;
+            if (o == OPTIONS_END)
+                usage_error("unknown option", NULL);
+            take(o, opt_name[opt_len] ? opt_name + opt_len + 1 : NULL, &i, argc, argv);
+            continue;
+        }
+        for (p = arg + 1; *p; p++) { /* -k, -kd, -P9000, -P 9000 */
+            opt_dash = "-";
+            opt_name = p;
+            opt_len = 1;
+            for (o = options; o < OPTIONS_END && o->letter != *p; o++)
+                ;
+            if (o == OPTIONS_END)
+                usage_error("unknown option", NULL);
+            if (o->arg != A_NONE) {
+                take(o, p[1] ? p + 1 : NULL, &i, argc, argv);
+                break;
+            }
+            take(o, NULL, &i, argc, argv);
+        }
+    }
+}
+
+/* ---- Network and output ------------------------------------------------------------ */
 
 /* Chooses the interface: the one named (or with the address given), else the first up,
  * non-loopback IPv4 interface that has a broadcast address. */
@@ -109,21 +256,48 @@ static void pick_interface(const char *want, uint32_t *own, uint32_t *bcast,
     }
     freeifaddrs(list);
     if (!found)
-        fail("no suitable network interface found");
+        quit("no suitable network interface found", 0, 1);
 }
 
+static int is_multicast(uint32_t addr)
+{
+    return (ntohl(addr) >> 28) == 14;
+}
+
+static void set_option(int fd, int level, int name, const void *v, socklen_t len,
+                       const char *what)
+{
+    if (setsockopt(fd, level, name, v, len) != 0)
+        die(what);
+}
+
+/* A socket bound to addr:port, with --rcvbuf's size: every socket may carry data. */
 static int bound_socket(uint32_t addr, uint16_t port)
 {
     struct sockaddr_in sa;
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0)
         die("socket");
+    if (rcvbuf)
+        set_option(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf, "SO_RCVBUF");
     memset(&sa, 0, sizeof sa);
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = addr;
     sa.sin_port = htons(port);
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         die("bind");
+    return fd;
+}
+
+/* A socket bound to group:port that joined the group on our interface. */
+static int joined_socket(uint32_t group, uint16_t port, unsigned ifindex)
+{
+    struct ip_mreqn m;
+    int fd = bound_socket(group, port);
+    memset(&m, 0, sizeof m);
+    m.imr_multiaddr.s_addr = group;
+    m.imr_ifindex = (int)ifindex;
+    set_option(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m, "IP_ADD_MEMBERSHIP");
     return fd;
 }
 
@@ -135,7 +309,7 @@ static void open_output(void)
         out_fd = STDOUT_FILENO;
         return;
     }
-    out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | (osync ? O_SYNC : 0), 0644);
     if (out_fd < 0)
         die(out_path);
 }
@@ -158,6 +332,9 @@ static int write_output(udpc_receiver *rx)
                 errno = EIO;
             return -1;
         }
+        if (written == 0)
+            t0 = now_us();
+        written += (uint64_t)n;
         udpc_receiver_consume_output(rx, (size_t)n);
     }
 }
@@ -179,74 +356,51 @@ static void send_pending(udpc_receiver *rx)
     }
 }
 
-static void join_group(uint32_t group, uint16_t port, unsigned ifindex)
-{
-    struct ip_mreqn m;
-    socks[S_MCAST] = bound_socket(group, port);
-    memset(&m, 0, sizeof m);
-    m.imr_multiaddr.s_addr = group;
-    m.imr_ifindex = (int)ifindex;
-    if (setsockopt(socks[S_MCAST], IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
-        die("IP_ADD_MEMBERSHIP");
-}
-
 int main(int argc, char **argv)
 {
     static uint8_t dgram[65536];
-    const char *ifname = NULL;
-    udpc_receiver_config cfg;
     udpc_receiver *rx;
     uint32_t own = 0, bcast = 0, error = UDPC_RXERR_NONE;
     unsigned ifindex = 0;
-    int keyboard = 1, key_armed = 0, i, one = 1, rcvbuf = 0, write_failed = 0;
-    socklen_t optlen = sizeof rcvbuf;
+    int key_armed = 0, i, one = 1, got = 0, write_failed = 0;
+    socklen_t optlen = sizeof got;
 
     udpc_receiver_config_default(&cfg);
-    for (i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--nokbd")) {
-            keyboard = 0;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr,
-                    "usage: %s [--interface NAME] [--portbase N] [--file PATH] [--nokbd]\n"
-                    "          [--start-timeout S] [--receive-timeout S]\n",
-                    argv[0]);
-            return 1;
-        }
-        if (!strcmp(o, "--interface"))
-            ifname = argv[++i];
-        else if (!strcmp(o, "--portbase"))
-            cfg.portbase = (uint16_t)number(argv[++i], o);
-        else if (!strcmp(o, "--file"))
-            out_path = argv[++i];
-        else if (!strcmp(o, "--start-timeout"))
-            cfg.start_timeout_ms = 1000u * (uint64_t)number(argv[++i], o);
-        else if (!strcmp(o, "--receive-timeout"))
-            cfg.receive_timeout_ms = 1000u * (uint64_t)number(argv[++i], o);
-        else {
-            fprintf(stderr, "tiny-receiver: unknown option %s\n", o);
-            return 1;
-        }
-    }
+    parse_options(argc, argv);
     if (udpc_receiver_mem_size(&cfg) > sizeof mem)
-        fail("static memory too small for this libudpcast");
+        quit("static memory too small for this libudpcast", 0, 1);
 
     pick_interface(ifname, &own, &bcast, &ifindex);
+    /* Rendezvous (PROTOCOL.md §1.3): as given, else the broadcast address, but 224.0.0.1
+     * when a TTL above 1 asks to reach beyond the LAN, as the sender computes it too. */
+    cfg.rendezvous = rdv ? rdv : ttl > 1 ? htonl(0xe0000001u) : bcast;
     socks[S_UCAST] = bound_socket(own, cfg.portbase);
-    if (setsockopt(socks[S_UCAST], SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0)
-        die("SO_BROADCAST");
+    set_option(socks[S_UCAST], SOL_SOCKET, SO_BROADCAST, &one, sizeof one, "SO_BROADCAST");
+    if (ttl) {
+        set_option(socks[S_UCAST], IPPROTO_IP, IP_TTL, &ttl, sizeof ttl, "IP_TTL");
+        set_option(socks[S_UCAST], IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl,
+                   "IP_MULTICAST_TTL");
+    }
     if (bcast != own)
         socks[S_BCAST] = bound_socket(bcast, cfg.portbase);
-    if (getsockopt(socks[S_UCAST], SOL_SOCKET, SO_RCVBUF, &rcvbuf, &optlen) == 0)
-        cfg.receive_buffer = (uint32_t)rcvbuf;
+    if (is_multicast(cfg.rendezvous)) {
+        /* CONNECT_REQ leaves through our interface; HELLOs arrive on the group. */
+        struct ip_mreqn m;
+        memset(&m, 0, sizeof m);
+        m.imr_ifindex = (int)ifindex;
+        set_option(socks[S_UCAST], IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m,
+                   "IP_MULTICAST_IF");
+        socks[S_RDV] = joined_socket(cfg.rendezvous, cfg.portbase, ifindex);
+    }
+    /* CONNECT_REQ reports the buffer the kernel really gives (Linux doubles a request). */
+    if (getsockopt(socks[S_UCAST], SOL_SOCKET, SO_RCVBUF, &got, &optlen) == 0)
+        cfg.receive_buffer = (uint32_t)got;
 
     cfg.own_address = own;
-    cfg.rendezvous = bcast;
     cfg.keyboard = keyboard;
     if (udpc_receiver_init(mem, sizeof mem, &cfg, now_us(), &rx) != UDPC_OK)
-        fail("cannot create the receiver");
+        quit("cannot create the receiver", 0, 1);
+    receiving = 1;
     {
         struct in_addr a;
         a.s_addr = own;
@@ -266,9 +420,10 @@ int main(int argc, char **argv)
                 struct in_addr a;
                 a.s_addr = ev.sender_address;
                 fprintf(stderr, "Connected as #%u to %s\n", ev.client_number, inet_ntoa(a));
-                if (ev.join_group != 0 && socks[S_MCAST] < 0)
-                    join_group(ev.join_group, cfg.portbase, ifindex);
+                if (ev.join_group != 0 && socks[S_DATA] < 0)
+                    socks[S_DATA] = joined_socket(ev.join_group, cfg.portbase, ifindex);
                 open_output();
+                t0 = now_us();
                 /* stdin is watched only from now on: a key (or EOF) before the
                  * connection would be lost. */
                 if (ev.waits_for_key && keyboard) {
@@ -349,23 +504,29 @@ int main(int argc, char **argv)
     }
     if (!write_failed && write_output(rx) != 0)
         write_failed = errno;
-    if (write_failed) {
-        errno = write_failed;
-        die(out_path ? out_path : "(stdout)");
-    }
+    if (write_failed)
+        quit(out_path ? out_path : "(stdout)", write_failed, 1);
     if (udpc_receiver_is_finished(rx)) {
         struct stat st;
+        uint64_t us;
         open_output(); /* an empty stream still yields an (empty) file */
-        if (fstat(out_fd, &st) == 0 && S_ISREG(st.st_mode) && fsync(out_fd) != 0)
+        /* The boot image writes to /dev/sda and powers off: block devices are synced too. */
+        if (!nosync && fstat(out_fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) &&
+            fsync(out_fd) != 0)
             die("fsync");
         if (out_fd != STDOUT_FILENO && close(out_fd) != 0)
             die("close");
         udpc_receiver_deinit(rx);
-        fprintf(stderr, "Transfer complete.\n");
+        us = now_us() - t0 + 1;
+        fprintf(stderr, "Transfer complete: %llu bytes in %llu.%llu s (%llu.%llu MB/s)\n",
+                (unsigned long long)written, (unsigned long long)((us + 50000) / 1000000),
+                (unsigned long long)((us + 50000) / 100000 % 10),
+                (unsigned long long)((written * 10 + us / 2) / us / 10),
+                (unsigned long long)((written * 10 + us / 2) / us % 10));
         return 0;
     }
-    fprintf(stderr, "tiny-receiver: %s\n",
-            udpc_receiver_error_str(error != UDPC_RXERR_NONE ? error : UDPC_RXERR_DROPPED));
     udpc_receiver_deinit(rx);
-    return error == UDPC_RXERR_NO_SENDER ? 255 : 1;
+    quit(udpc_receiver_error_str(error != UDPC_RXERR_NONE ? error : UDPC_RXERR_DROPPED), 0,
+         error == UDPC_RXERR_NO_SENDER ? 255 : 1);
+    return 1;
 }
