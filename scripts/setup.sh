@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build udpcast-rs and run every test:
-# Debian's udpcast (the real peer of the interop tests), the network-lab tools, and the
-# Rust targets and components. Safe to run again.
+# Debian's udpcast (the real peer of the interop tests), the network-lab tools, what the
+# boot image is made of (kernel, busybox) and the PXE room it is tested in (qemu, iPXE,
+# dnsmasq, pxelinux), and the Rust targets and components. Safe to run again.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(udpcast iproute2 nftables tcpdump musl-tools valgrind pkg-config)
+packages=(udpcast iproute2 nftables tcpdump musl-tools valgrind pkg-config
+  linux-image-amd64 busybox-static cpio qemu-system-x86 ipxe-qemu dnsmasq-base pxelinux
+  syslinux-common)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

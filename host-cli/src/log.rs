@@ -40,7 +40,7 @@ fn timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs() as libc::time_t;
+    let secs = now.as_secs() as _;
     // SAFETY: tm is plain data; localtime_r fills it from secs and keeps no pointer.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are valid for the call.

@@ -146,6 +146,23 @@ pub fn skip_or_fail(what: &str, reason: &str) {
     let _ = io::stderr().lock().write_all(msg.as_bytes());
 }
 
+/// Our binary `name` (`udp-sender`, `udp-receiver`) of the build the running test belongs
+/// to: next to the test executable's directory (`target/debug/deps/..`).
+pub fn our_program(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executable has no grandparent directory");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build -p udpcast-cli` first",
+        path.display()
+    );
+    path
+}
+
 /// Where `name` would be executed from: `name` itself if it contains a `/`, otherwise the
 /// first match in `PATH` or the usual system directories (`ip` and `nft` live in sbin,
 /// which an unprivileged `PATH` often lacks).

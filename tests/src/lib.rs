@@ -1,9 +1,11 @@
 //! Support code for udpcast-rs's integration and interoperability tests: the reference
 //! captures of Debian's udpcast (`fixtures`), a reader for them (`pcap`), and the network
-//! lab of Linux namespaces the interop tests run in (`lab`).
+//! lab of Linux namespaces the interop tests run in (`lab`), and the PXE room in it where
+//! emulated machines boot the boot image from the network (`pxe`).
 
 pub mod fixtures;
 pub mod garbage;
 pub mod lab;
 pub mod memnet;
 pub mod pcap;
+pub mod pxe;

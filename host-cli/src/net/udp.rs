@@ -223,7 +223,7 @@ impl Udp {
                 self.fd(),
                 headers.as_mut_ptr(),
                 slots as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                libc::MSG_DONTWAIT as _,
                 std::ptr::null_mut(),
             )
         };
