@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace. Interop tests build network namespaces and
-# need root; as a normal user they skip loudly, unless UDPCAST_REQUIRE_LAB=1 makes a
-# missing lab a failure (CI sets it).
+# need root: a normal user's run goes through sudo; without root they skip loudly, unless
+# UDPCAST_REQUIRE_LAB=1 makes a missing lab a failure (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The lab tests need root: a normal user runs the whole suite through sudo (keeping PATH,
+# so that rustup's cargo is found), or without it, with the lab tests skipped loudly.
+if [ "$(id -u)" -ne 0 ] && [ -z "${UDPCAST_NO_SUDO:-}" ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo -E env "PATH=$PATH" UDPCAST_NO_SUDO=1 "$0" "$@"
+  fi
+  echo "scripts/test.sh: not root and no sudo: the network-lab tests will be skipped" >&2
+fi
 
 step() { printf '\n=== %s\n' "$*"; }
 
