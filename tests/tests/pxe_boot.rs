@@ -518,3 +518,69 @@ fn without_auto_the_console_asks_for_missing_values() {
         "the disk does not hold the image"
     );
 }
+
+/// dhcp=no with a static address, a named network module and disk module, and an lzop
+/// stream (busybox's lzop on both sides); booted directly, as a site booting from USB
+/// would, so no DHCP server runs at all.
+#[test]
+fn static_address_named_modules_and_lzop() {
+    let Some((_guard, lab, image)) = room(1) else {
+        return;
+    };
+    let source = lab.path("image.bin");
+    lab::write_random_file(&source, 16 << 20, 14).unwrap();
+    let busybox = lab::find_program("busybox").expect("busybox-static is installed");
+    let mut tx = lab
+        .host(0)
+        .command(lab::our_program("udp-sender"))
+        .args([
+            "--file",
+            "image.bin",
+            "--interface",
+            "h0e",
+            "--nokbd",
+            "--portbase",
+            "9010",
+        ])
+        .args(["--min-receivers", "1", "--pipe"])
+        .arg(format!("{} lzop -c", busybox.display()))
+        .timeout(MACHINE_LIMIT)
+        .spawn()
+        .unwrap();
+    let disk = lab.path("disk1.raw");
+    blank_disk(&disk);
+    let cmdline = "console=ttyS0 umode=rcv disk=vda port=9010 compr=lzop auto=yes dhcp=no \
+                   ip=10.66.0.150 netmask=255.255.255.0 netmodule=virtio_net \
+                   diskmodule=virtio_blk udpcparam=--nokbd";
+    let mut machine = Machine::power_on(
+        &lab,
+        1,
+        &disk,
+        DiskBus::VirtioBlk,
+        Boot::Direct(image, cmdline),
+        Console::Screen,
+        MACHINE_LIMIT,
+    )
+    .unwrap();
+    machine
+        .wait_power_off(MACHINE_LIMIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.expect_success(Duration::from_secs(30));
+    let console = machine.console();
+    assert!(
+        console.contains("udpcast: address 10.66.0.150/24 on eth0"),
+        "the static address was not used:\n{}",
+        machine.console_tail()
+    );
+    assert!(
+        console.contains(&format!("RECEIVED {} bytes of /dev/vda", 16 << 20)),
+        "no result line:\n{}",
+        machine.console_tail()
+    );
+    let got = fs::read(&disk).unwrap();
+    let want = fs::read(&source).unwrap();
+    assert!(
+        got[..want.len()] == want[..],
+        "the disk does not hold the image"
+    );
+}
