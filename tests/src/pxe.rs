@@ -301,6 +301,11 @@ impl<'lab> Machine<'lab> {
         })
     }
 
+    /// Time since the machine was powered on.
+    pub fn since_power_on(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Everything the machine printed on its serial console so far.
     pub fn console(&self) -> String {
         String::from_utf8_lossy(&fs::read(&self.console).unwrap_or_default()).into_owned()

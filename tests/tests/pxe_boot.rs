@@ -138,6 +138,18 @@ fn clone_two_machines(sender: &str, sender_args: &[&str]) {
     for (i, machine) in machines.iter_mut().enumerate() {
         report_boot(machine, &format!("machine {}", i + 1));
     }
+    // Both udpcast senders log this line as the first data block goes out.
+    if tx
+        .wait_for_stderr("Starting transfer", MACHINE_LIMIT)
+        .unwrap()
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "power-on to first data: {:.1} s",
+            machines[0].since_power_on().as_secs_f64()
+        );
+    }
     for machine in &mut machines {
         machine
             .wait_power_off(MACHINE_LIMIT)
