@@ -121,6 +121,31 @@ pub fn parse<Id: Copy + PartialEq>(
     Ok(items)
 }
 
+/// An option as users spell it, without what it means: the part of an option table that
+/// the manual pages and shell completions repeat, public so that a test
+/// (`host-cli/tests/docs_match_options.rs`) can hold them to the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Names {
+    /// Long names, the first being the one documentation leads with.
+    pub long: &'static [&'static str],
+    /// Short letter, if any.
+    pub short: Option<char>,
+    /// Whether it takes a value.
+    pub takes_value: bool,
+}
+
+/// The spellings of every option of `specs`, in table order.
+pub fn names<Id>(specs: &[Spec<Id>]) -> Vec<Names> {
+    specs
+        .iter()
+        .map(|s| Names {
+            long: s.long,
+            short: s.short,
+            takes_value: s.arg == Arg::Required,
+        })
+        .collect()
+}
+
 /// How error messages name option `id`: `--` and its first long name.
 pub fn display_name<Id: PartialEq>(specs: &[Spec<Id>], id: Id) -> String {
     let name = specs.iter().find(|s| s.id == id).map_or("", |s| s.long[0]);

@@ -1,7 +1,7 @@
 //! `udp-receiver`'s command line: every option of udpcast 20120424's receiver, with its
 //! long names, aliases and short letters (PROTOCOL.md §6.2), plus `--help` and `--version`.
 
-use super::getopt::{display_name, parse, Arg, Item, Spec, UsageError};
+use super::getopt::{display_name, names, parse, Arg, Item, Names, Spec, UsageError};
 use super::value;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -198,6 +198,11 @@ pub const USAGE: &str = "udp-receiver [--file file] [--pipe pipe] [--portbase po
 [--nosync] [--sync] [--start-timeout sto] [--receive-timeout rct] [--passive] \
 [--ignore-lost-data] [--stat-period millis] [--print-uncompressed-position flag] [--license] \
 [--help] [--version]";
+
+/// Every option `udp-receiver` knows, as its manual page and shell completions must list it.
+pub fn option_names() -> Vec<Names> {
+    names(SPECS)
+}
 
 /// Parses the arguments after the program name.
 pub fn parse_receiver_args(

@@ -1,7 +1,7 @@
 //! `udp-sender`'s command line: every option of udpcast 20120424's sender with its long
 //! names, aliases and short letters (PROTOCOL.md §6.1), plus `--help` and `--version`.
 
-use super::getopt::{display_name, parse, Arg, Item, Spec, UsageError};
+use super::getopt::{display_name, names, parse, Arg, Item, Names, Spec, UsageError};
 use super::value;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -301,6 +301,11 @@ pub const USAGE: &str = "udp-sender [--file file] [--full-duplex] [--half-duplex
 [--retries-until-drop n] [--drop-timeout sec] [--nokbd] [--streaming] [--rehello-offset n] \
 [--sendbuf size] [--stat-period ms] [--daemon-mode] [--pid-file file] [--kill] [--license] \
 [--help] [--version]";
+
+/// Every option `udp-sender` knows, as its manual page and shell completions must list it.
+pub fn option_names() -> Vec<Names> {
+    names(SPECS)
+}
 
 /// Parses the arguments after the program name.
 pub fn parse_sender_args(
