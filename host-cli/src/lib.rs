@@ -3,6 +3,9 @@
 
 pub mod cli;
 pub mod clock;
+pub mod daemon;
+pub mod exit_reason;
+pub mod json;
 pub mod keyboard;
 pub mod log;
 pub mod net;
@@ -10,9 +13,11 @@ pub mod outcome;
 pub mod progress;
 pub mod receiver_app;
 pub mod sender_app;
+pub mod sender_config;
 pub mod signals;
 pub mod sink;
 pub mod source;
+pub mod stats_json;
 
 /// The licence text `--license` prints.
 pub const LICENSE: &str =

@@ -1,6 +1,7 @@
 //! How a run of either program ends, and the exit status each ending maps to.
 
 use crate::cli::getopt::UsageError;
+use crate::exit_reason::ExitReason;
 use crate::signals;
 use std::process::ExitCode;
 
@@ -8,15 +9,44 @@ use std::process::ExitCode;
 pub enum Outcome {
     /// Everything was sent or received.
     Success,
-    /// A failure: its message and exit status.
-    Failed(String, u8),
+    /// A failure: why, its message and exit status.
+    Failed(ExitReason, String, u8),
     /// A termination signal arrived (the peer was told); die of it.
     Signalled(i32),
 }
 
 /// A failure with the usual exit status, 1.
-pub fn failed(message: impl Into<String>) -> Outcome {
-    Outcome::Failed(message.into(), 1)
+pub fn failed(reason: ExitReason, message: impl Into<String>) -> Outcome {
+    Outcome::Failed(reason, message.into(), 1)
+}
+
+impl Outcome {
+    /// The status the parent sees: for death by a signal, the shell's 128 + signal.
+    pub fn status(&self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed(_, _, code) => i32::from(*code),
+            Outcome::Signalled(signal) => 128 + signal,
+        }
+    }
+
+    /// Why it ended.
+    pub fn reason(&self) -> ExitReason {
+        match self {
+            Outcome::Success => ExitReason::Complete,
+            Outcome::Failed(reason, _, _) => *reason,
+            Outcome::Signalled(_) => ExitReason::Interrupted,
+        }
+    }
+
+    /// The human account of how it ended.
+    pub fn message(&self) -> String {
+        match self {
+            Outcome::Success => "Transfer complete.".to_string(),
+            Outcome::Failed(_, message, _) => message.clone(),
+            Outcome::Signalled(signal) => format!("interrupted by signal {signal}"),
+        }
+    }
 }
 
 /// Ends `program` with `outcome`: status 0, the message on stderr and its status, or death
@@ -24,7 +54,7 @@ pub fn failed(message: impl Into<String>) -> Outcome {
 pub fn exit(program: &str, outcome: Outcome) -> ExitCode {
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,
-        Outcome::Failed(message, code) => {
+        Outcome::Failed(_, message, code) => {
             eprintln!("{program}: {message}");
             ExitCode::from(code)
         }

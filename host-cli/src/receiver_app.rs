@@ -3,6 +3,7 @@
 
 use crate::cli::receiver_args::{parse_receiver_args, ReceiverArgs, ReceiverCommand, USAGE};
 use crate::clock::Clock;
+use crate::exit_reason::ExitReason;
 use crate::keyboard::{Key, Keyboard};
 use crate::log::Log;
 use crate::net::interface;
@@ -11,6 +12,7 @@ use crate::outcome::{self, failed, Outcome};
 use crate::progress::{receiver_line, Progress};
 use crate::signals;
 use crate::sink::{Sink, SinkError};
+use crate::stats_json::{receiver_report, ReceiverFigures, Span, StatsFile};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::process::ExitCode;
@@ -40,7 +42,13 @@ pub fn main() -> ExitCode {
         Ok(ReceiverCommand::License) => return outcome::print(crate::LICENSE),
         Err(e) => return outcome::usage_error("udp-receiver", &e, USAGE),
     };
-    outcome::exit("udp-receiver", run(&args))
+    let mut figures = ReceiverFigures::default();
+    let outcome = run(&args, &mut figures);
+    if let Some(path) = &args.stats_json {
+        let report = receiver_report(&outcome, &figures);
+        StatsFile::new(path).write("udp-receiver", &report);
+    }
+    outcome::exit("udp-receiver", outcome)
 }
 
 struct Sockets {
@@ -54,10 +62,11 @@ impl Sockets {
     }
 }
 
-fn run(args: &ReceiverArgs) -> Outcome {
+/// One run; what `--stats-json` reports is left in `figures`.
+fn run(args: &ReceiverArgs, figures: &mut ReceiverFigures) -> Outcome {
     let log = match Log::open(args.log.as_deref()) {
         Ok(log) => log,
-        Err(e) => return failed(format!("cannot open log: {e}")),
+        Err(e) => return failed(ExitReason::LogError, format!("cannot open log: {e}")),
     };
     signals::catch_termination();
     log.info(&crate::version_line("udp-receiver"));
@@ -71,7 +80,7 @@ fn run(args: &ReceiverArgs) -> Outcome {
         .and_then(|c| interface::choose(c, requested.as_deref()).map_err(|e| e.to_string()))
     {
         Ok(chosen) => chosen,
-        Err(e) => return failed(e),
+        Err(e) => return failed(ExitReason::InterfaceError, e),
     };
     let rendezvous = addressing::rendezvous(args.ttl, args.mcast_rdv, chosen.broadcast);
     let what = args
@@ -90,7 +99,7 @@ fn run(args: &ReceiverArgs) -> Outcome {
 
     let sockets = match open_sockets(args, &chosen, rendezvous) {
         Ok(s) => s,
-        Err(e) => return failed(e),
+        Err(e) => return failed(ExitReason::SocketError, e),
     };
     // CONNECT_REQ reports the buffer the kernel gave before we ask for a larger one (§2.3).
     let reported_rcvbuf = sockets.unicast.receive_buffer().unwrap_or(0);
@@ -135,8 +144,14 @@ fn run(args: &ReceiverArgs) -> Outcome {
         ),
         failure: None,
         transmit: [0u8; MAX_RECEIVER_DATAGRAM],
+        span: Span::default(),
     };
-    session.run()
+    let outcome = session.run();
+    *figures = ReceiverFigures {
+        stats: session.receiver.stats(),
+        seconds: session.span.seconds(),
+    };
+    outcome
 }
 
 /// UCAST always; BCAST when the interface has a broadcast address; the rendezvous group
@@ -189,6 +204,8 @@ struct Session<'a, 's> {
     progress: Progress,
     failure: Option<Outcome>,
     transmit: [u8; MAX_RECEIVER_DATAGRAM],
+    /// From the first data to the last byte handed to the output, for `--stats-json`.
+    span: Span,
 }
 
 impl Session<'_, '_> {
@@ -258,7 +275,8 @@ impl Session<'_, '_> {
                     self.service();
                 }
                 Err(e) => {
-                    self.failure = Some(failed(format!("receive error: {e}")));
+                    let message = format!("receive error: {e}");
+                    self.failure = Some(failed(ExitReason::SocketError, message));
                     return;
                 }
             }
@@ -273,7 +291,7 @@ impl Session<'_, '_> {
             }
             Some(Key::Quit) => {
                 self.receiver.abort();
-                self.failure = Some(failed("cancelled by the operator"));
+                self.failure = Some(failed(ExitReason::Cancelled, "cancelled by the operator"));
             }
             None => {}
         }
@@ -309,6 +327,8 @@ impl Session<'_, '_> {
             }
             let n = bytes.len();
             self.receiver.consume_output(n);
+            // The transfer lasts until its last byte is handed out, not through exit-wait.
+            self.span.extend();
         }
         if self.started {
             let bytes = self.receiver.stats().bytes_output;
@@ -334,7 +354,8 @@ impl Session<'_, '_> {
                     self.log.info(&format!("Listening to multicast on {group}"));
                     if let Err(e) = self.join_data_group(group) {
                         self.receiver.abort();
-                        self.failure = Some(failed(format!("cannot join {group}: {e}")));
+                        let message = format!("cannot join {group}: {e}");
+                        self.failure = Some(failed(ExitReason::SocketError, message));
                         return;
                     }
                 }
@@ -363,6 +384,7 @@ impl Session<'_, '_> {
                 // The key prompt is over: stop reading the keyboard.
                 self.keyboard = None;
                 self.started = true;
+                self.span.start();
             }
             Event::LostData { slice, blocks } => self.log.info(&format!(
                 "Lost {blocks} blocks of slice {slice}: written as zeros (--ignore-lost-data)"
@@ -394,7 +416,10 @@ impl Session<'_, '_> {
             (Some(f), _) => f,
             (None, Some(Err(e))) => sink_failure(e),
             (None, _) if self.receiver.is_finished() => Outcome::Success,
-            (None, _) => failed("stopped before the transfer completed"),
+            (None, _) => failed(
+                ExitReason::Incomplete,
+                "stopped before the transfer completed",
+            ),
         };
         match &outcome {
             Outcome::Success => {
@@ -427,7 +452,7 @@ fn receiver_failure(error: ReceiverError) -> Outcome {
     } else {
         1
     };
-    Outcome::Failed(error.to_string(), code)
+    Outcome::Failed(ExitReason::from(&error), error.to_string(), code)
 }
 
 fn sink_failure(error: SinkError) -> Outcome {
@@ -435,5 +460,5 @@ fn sink_failure(error: SinkError) -> Outcome {
         SinkError::PipeFailed(code) => code.clamp(1, 255) as u8,
         _ => 1,
     };
-    Outcome::Failed(error.to_string(), code)
+    Outcome::Failed(ExitReason::from(&error), error.to_string(), code)
 }

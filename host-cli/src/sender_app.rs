@@ -3,23 +3,23 @@
 
 use crate::cli::sender_args::{parse_sender_args, SenderArgs, SenderCommand, USAGE};
 use crate::clock::Clock;
+use crate::daemon;
+use crate::exit_reason::ExitReason;
 use crate::keyboard::{Key, Keyboard};
 use crate::log::Log;
 use crate::net::interface;
 use crate::net::udp::{RecvBatch, Udp};
 use crate::outcome::{self, failed, Outcome};
 use crate::progress::{grouped, Progress};
+use crate::sender_config;
 use crate::signals;
-use crate::source::Source;
+use crate::source::{Source, SourceError};
+use crate::stats_json::{sender_report, SenderFigures, Span, StatsFile};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::time::Duration as StdDuration;
-use udpcast_core::addressing;
-use udpcast_core::sender::{
-    Duplex, Event, FecParams, LeaveReason, PointToPoint, Sender, SenderConfig, SenderError,
-};
-use udpcast_core::time::Duration;
+use udpcast_core::sender::{Event, LeaveReason, Sender, SenderConfig, SenderError};
 
 /// Datagrams polled from core per round of the send loop.
 const SEND_BATCH: usize = 64;
@@ -33,80 +33,69 @@ pub fn main() -> ExitCode {
         Ok(SenderCommand::Help) => return outcome::print(USAGE),
         Ok(SenderCommand::Version) => return outcome::print(&crate::version_line("udp-sender")),
         Ok(SenderCommand::License) => return outcome::print(crate::LICENSE),
-        Ok(SenderCommand::Kill(pid_file)) => return kill_daemon(pid_file.as_deref()),
+        Ok(SenderCommand::Kill(pid_file)) => return daemon::kill(pid_file.as_deref()),
         Err(e) => return outcome::usage_error("udp-sender", &e, USAGE),
     };
+    let mut stats = args.stats_json.as_deref().map(StatsFile::new);
     let outcome = if args.daemon_mode > 0 {
-        serve_forever(&args)
+        serve_forever(&args, &mut stats)
     } else {
-        run(&args)
+        run_reported(&args, &mut stats)
     };
     outcome::exit("udp-sender", outcome)
 }
 
-/// `--daemon-mode`: one transfer after the other until killed; twice: in the background.
-fn serve_forever(args: &SenderArgs) -> Outcome {
-    if args.daemon_mode > 1 {
-        // SAFETY: daemon() forks and detaches; no threads exist yet.
-        if unsafe { libc::daemon(1, 0) } != 0 {
-            return failed(format!(
-                "cannot go to the background: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    if let Some(path) = &args.pid_file {
-        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
-            return failed(format!("cannot write pid file {}: {e}", path.display()));
-        }
+/// `--daemon-mode`: one transfer after the other until killed, each reported.
+fn serve_forever(args: &SenderArgs, stats: &mut Option<StatsFile>) -> Outcome {
+    if let Err(failure) = daemon::detach(args) {
+        report(stats, &failure, &SenderFigures::default());
+        return failure;
     }
     loop {
-        match run(args) {
+        match run_reported(args, stats) {
             Outcome::Success => continue,
             other => return other,
         }
     }
 }
 
-fn kill_daemon(pid_file: Option<&std::path::Path>) -> ExitCode {
-    let Some(path) = pid_file else {
-        eprintln!("udp-sender: --kill needs --pid-file");
-        return ExitCode::from(1);
-    };
-    let pid = std::fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok());
-    match pid {
-        // SAFETY: sends a signal to a process id read from the pid file.
-        Some(pid) if pid > 0 && unsafe { libc::kill(pid, libc::SIGTERM) } == 0 => {
-            let _ = std::fs::remove_file(path);
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!(
-                "udp-sender: no running daemon found through {}",
-                path.display()
-            );
-            ExitCode::from(1)
-        }
+/// One transfer, then its `--stats-json` report.
+fn run_reported(args: &SenderArgs, stats: &mut Option<StatsFile>) -> Outcome {
+    let mut figures = SenderFigures::default();
+    let outcome = run(args, &mut figures);
+    report(stats, &outcome, &figures);
+    outcome
+}
+
+fn report(stats: &mut Option<StatsFile>, outcome: &Outcome, figures: &SenderFigures) {
+    if let Some(file) = stats.as_mut() {
+        file.write("udp-sender", &sender_report(outcome, figures));
     }
 }
 
-fn run(args: &SenderArgs) -> Outcome {
+/// One transfer; what `--stats-json` reports is left in `figures`.
+fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
     let log = match Log::open(args.log.as_deref()) {
         Ok(l) => l,
-        Err(e) => return failed(format!("cannot open log: {e}")),
+        Err(e) => return failed(ExitReason::LogError, format!("cannot open log: {e}")),
     };
     signals::catch_termination();
     log.info(&crate::version_line("udp-sender"));
     if args.rate_governor.is_some() {
-        return failed("--rate-governor plug-ins are not supported; use --max-bitrate");
+        return failed(
+            ExitReason::BadOption,
+            "--rate-governor plug-ins are not supported; use --max-bitrate",
+        );
     }
     if args.pointopoint && args.nopointopoint {
-        return failed("--pointopoint and --nopointopoint contradict each other");
+        return failed(
+            ExitReason::BadOption,
+            "--pointopoint and --nopointopoint contradict each other",
+        );
     }
     if args.asynchronous && args.pointopoint && args.mcast_data.is_none() {
         return Outcome::Failed(
+            ExitReason::BadOption,
             "Pointopoint supplied together with async, but no dataMcastAddress (-m)".into(),
             255,
         );
@@ -120,15 +109,15 @@ fn run(args: &SenderArgs) -> Outcome {
         .and_then(|c| interface::choose(c, requested.as_deref()).map_err(|e| e.to_string()))
     {
         Ok(c) => c,
-        Err(e) => return failed(e),
+        Err(e) => return failed(ExitReason::InterfaceError, e),
     };
-    let config = match sender_config(args, &chosen, &log) {
+    let config = match sender_config::from_args(args, &chosen, &log) {
         Ok(c) => c,
-        Err(e) => return failed(e),
+        Err(e) => return failed(ExitReason::BadOption, e),
     };
     let sockets = match open_sockets(args, &chosen, &config) {
         Ok(s) => s,
-        Err(e) => return failed(e),
+        Err(e) => return failed(ExitReason::SocketError, e),
     };
     let what = args
         .file
@@ -149,7 +138,7 @@ fn run(args: &SenderArgs) -> Outcome {
     let mut storage = vec![0u8; Sender::storage_size(&config)];
     let sender = match Sender::new(config, &mut storage, clock.now()) {
         Ok(s) => s,
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return sender_failure(e),
     };
     let keyboard = (!args.nokbd)
         .then(|| Keyboard::open_for_sender(args.file.is_some()))
@@ -173,106 +162,15 @@ fn run(args: &SenderArgs) -> Outcome {
         prompted: false,
         block_size: config.block_size,
         gso: std::env::var_os("UDPCAST_NO_GSO").is_none(),
+        span: Span::default(),
     };
-    session.run()
-}
-
-fn sender_config(
-    args: &SenderArgs,
-    chosen: &interface::Chosen,
-    log: &Log,
-) -> Result<SenderConfig, String> {
-    let ttl = args.ttl.unwrap_or(1);
-    let rendezvous = addressing::rendezvous(ttl, args.mcast_rdv, chosen.broadcast);
-    let data_group = match args.mcast_data {
-        Some(group) => group,
-        None => {
-            let group = addressing::default_data_group(chosen.address);
-            log.info(&format!("Using mcast address {group}"));
-            group
-        }
+    let outcome = session.run();
+    *figures = SenderFigures {
+        stats: session.sender.stats(),
+        receivers: session.sender.receiver_records().collect(),
+        seconds: session.span.seconds(),
     };
-    let mut c = SenderConfig::new(chosen.address, rendezvous, data_group);
-    c.portbase = args.portbase.unwrap_or(9000);
-    if c.portbase == 0 || c.portbase == u16::MAX {
-        return Err(format!("bad port base {}", c.portbase));
-    }
-    let block_size = args.blocksize.unwrap_or(1456);
-    if block_size == 0 || block_size > 65_532 {
-        return Err(format!("bad block size {block_size}"));
-    }
-    // udpcast rounds the block size down to a multiple of 4 (§3.1); core does too, and the
-    // send loop's stride must match.
-    c.block_size = (block_size - block_size % 4) as u16;
-    if c.block_size == 0 {
-        return Err(format!("bad block size {block_size}"));
-    }
-    c.pointopoint = match (args.pointopoint, args.nopointopoint) {
-        (true, _) if args.asynchronous => PointToPoint::Never,
-        (true, _) => PointToPoint::Always,
-        (_, true) => PointToPoint::Never,
-        _ => PointToPoint::Auto,
-    };
-    c.broadcast = args.broadcast;
-    c.asynchronous = args.asynchronous;
-    // Without an explicit choice udpcast asks the driver; every switched network (and
-    // every virtual link) is full duplex, which is what the lab's veth pairs report too.
-    c.duplex = if args.half_duplex && !args.full_duplex {
-        Duplex::Half
-    } else {
-        Duplex::Full
-    };
-    if c.duplex == Duplex::Full && !args.asynchronous {
-        log.info("Using full duplex mode");
-    }
-    c.fec = args.fec.map(|f| FecParams {
-        stripes: f.stripes,
-        redundancy: f.redundancy,
-        stripe_size: f.stripe_size,
-    });
-    if let Some(f) = args.fec {
-        log.info(&format!(
-            "stripes={} redund={} stripesize={}",
-            f.stripes, f.redundancy, f.stripe_size
-        ));
-    } else if args.asynchronous {
-        log.info("Warning: Async mode but no forward error correction\nTransfer may fail if there is packet loss\nUse --fec 8x8 to enable forward error correction");
-    }
-    c.max_bitrate = args.max_bitrate;
-    c.hello_interval = args.rexmit_hello_ms.map(Duration::from_millis);
-    c.autostart = args.autostart.unwrap_or(0);
-    c.min_receivers = args.min_receivers.unwrap_or(0);
-    c.min_wait = args.min_wait_s.filter(|&s| s > 0).map(Duration::from_secs);
-    c.max_wait = args.max_wait_s.filter(|&s| s > 0).map(Duration::from_secs);
-    c.start_timeout = args
-        .start_timeout_s
-        .filter(|&s| s > 0)
-        .map(Duration::from_secs);
-    c.keyboard = !args.nokbd;
-    if let Some(n) = args.retries_until_drop {
-        c.retries_until_drop = n;
-    }
-    if let Some(s) = args.drop_timeout_s {
-        c.drop_timeout = Duration::from_secs(s);
-    }
-    if let Some(n) = args.min_slice_size {
-        if n > 1024 {
-            return Err("min slice size too big".into());
-        }
-        c.min_slice_size = n.max(1);
-    }
-    if let Some(n) = args.max_slice_size {
-        if n > 1024 {
-            return Err("max slice size too big".into());
-        }
-        c.max_slice_size = n.max(c.min_slice_size);
-    }
-    c.slice_size = args.slice_size;
-    c.streaming = args.streaming;
-    if let Some(n) = args.rehello_offset {
-        c.rehello_offset = n;
-    }
-    Ok(c)
+    outcome
 }
 
 struct Sockets {
@@ -337,6 +235,8 @@ struct Session<'a, 's> {
     block_size: u16,
     /// Whether UDP GSO is used (until the kernel refuses it; `UDPCAST_NO_GSO` disables it).
     gso: bool,
+    /// From the start to the end of the transfer, for `--stats-json`.
+    span: Span,
 }
 
 impl Session<'_, '_> {
@@ -398,7 +298,10 @@ impl Session<'_, '_> {
             if keyboard_fd.is_some() && pollfds.last().is_some_and(|p| p.revents != 0) {
                 match self.keyboard.as_mut().and_then(Keyboard::read) {
                     Some(Key::Start) => self.sender.handle_key(self.clock.now()),
-                    Some(Key::Quit) => self.failure = Some(failed("cancelled by the operator")),
+                    Some(Key::Quit) => {
+                        self.failure =
+                            Some(failed(ExitReason::Cancelled, "cancelled by the operator"))
+                    }
                     None => {}
                 }
             }
@@ -426,7 +329,8 @@ impl Session<'_, '_> {
                     }
                 }
                 Err(e) => {
-                    self.failure = Some(failed(format!("receive error: {e}")));
+                    let message = format!("receive error: {e}");
+                    self.failure = Some(failed(ExitReason::SocketError, message));
                     return;
                 }
             }
@@ -454,7 +358,7 @@ impl Session<'_, '_> {
                     }
                 }
                 Err(e) => {
-                    self.failure = Some(failed(e.to_string()));
+                    self.failure = Some(source_failure(e));
                     return;
                 }
             }
@@ -501,9 +405,8 @@ impl Session<'_, '_> {
                         self.gso = false;
                     }
                     Err(e) => {
-                        self.failure = Some(failed(format!(
-                            "Could not broadcast data packet to {to}: {e}"
-                        )));
+                        let message = format!("Could not broadcast data packet to {to}: {e}");
+                        self.failure = Some(failed(ExitReason::SendError, message));
                         return i;
                     }
                 }
@@ -518,9 +421,8 @@ impl Session<'_, '_> {
                     Err(e) => {
                         // udpcast treats a failed send as fatal: data would silently be missing.
                         let to = datagrams[done].1;
-                        self.failure = Some(failed(format!(
-                            "Could not broadcast data packet to {to}: {e}"
-                        )));
+                        let message = format!("Could not broadcast data packet to {to}: {e}");
+                        self.failure = Some(failed(ExitReason::SendError, message));
                         return i + done;
                     }
                 }
@@ -561,13 +463,14 @@ impl Session<'_, '_> {
                     self.log
                         .info(&format!("Starting transfer: {:08x}", capabilities.bits()));
                     self.keyboard = None;
+                    self.span.start();
                     match Source::open(self.args.file.as_deref(), self.args.pipe.as_deref()) {
                         Ok(s) => self.source = Some(s),
-                        Err(e) => self.failure = Some(failed(e.to_string())),
+                        Err(e) => self.failure = Some(source_failure(e)),
                     }
                 }
                 Event::SliceSize(n) => self.log.info(&format!("Slice size={n}")),
-                Event::Finished => {}
+                Event::Finished => self.span.end(),
                 Event::Failed(e) => self.failure = Some(sender_failure(e)),
             }
         }
@@ -617,9 +520,12 @@ impl Session<'_, '_> {
         }
         let outcome = match (self.failure.take(), source) {
             (Some(f), _) => f,
-            (None, Some(Err(e))) => failed(e.to_string()),
+            (None, Some(Err(e))) => source_failure(e),
             (None, _) if self.sender.is_finished() => Outcome::Success,
-            (None, _) => failed("stopped before the transfer completed"),
+            (None, _) => failed(
+                ExitReason::Incomplete,
+                "stopped before the transfer completed",
+            ),
         };
         if let Outcome::Success = outcome {
             self.log.info("Transfer complete.\x07");
@@ -638,5 +544,9 @@ fn input_size(args: &SenderArgs) -> Option<u64> {
 }
 
 fn sender_failure(error: SenderError) -> Outcome {
-    Outcome::Failed(error.to_string(), 1)
+    Outcome::Failed(ExitReason::from(&error), error.to_string(), 1)
+}
+
+fn source_failure(error: SourceError) -> Outcome {
+    Outcome::Failed(ExitReason::from(&error), error.to_string(), 1)
 }

@@ -58,6 +58,11 @@ pub struct ReceiverStats {
     pub fec_blocks_used: u64,
     /// RETRANSMIT requests sent.
     pub retransmit_requests: u64,
+    /// Data blocks those requests asked the sender to resend: the blocks each lists as
+    /// missing, so a block still missing after two rounds counts twice. Blocks FEC will
+    /// rebuild are reported as received and not counted. What a sender's `--stats-json`
+    /// shows per receiver is the same figure seen from the other end.
+    pub blocks_requested: u64,
     /// Data blocks given up on (`--ignore-lost-data`), written as zeros.
     pub lost_blocks: u64,
     /// Datagrams from an address other than the sender's during the transfer.
@@ -609,12 +614,15 @@ impl<'s> Receiver<'s> {
             // Cells holding FEC blocks will be rebuilt: report them as received, so the
             // sender resends only what FEC cannot make up for (udpcast asks for all).
             let mut received = slot.received.clone();
-            for cell in 0..slot.blocks(session.block_size) {
+            let blocks = slot.blocks(session.block_size);
+            for cell in 0..blocks {
                 if slot.fec_row_at(cell).is_some() {
                     received.insert(cell);
                 }
             }
             self.stats.retransmit_requests += 1;
+            let missing = (0..blocks).filter(|&cell| !received.contains(cell)).count();
+            self.stats.blocks_requested += missing as u64;
             self.queue(Pending::Retransmit {
                 slice: reqack.slice,
                 rxmit: reqack.rxmit,

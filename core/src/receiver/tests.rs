@@ -317,6 +317,23 @@ fn a_reqack_for_an_incomplete_slice_gets_the_received_bitmap() {
 }
 
 #[test]
+fn each_retransmit_request_counts_the_blocks_it_asks_for() {
+    let mut storage = [0u8; STORAGE];
+    let mut rx = connected(&mut storage, config());
+    let a = pattern(12 * BS, 1);
+    for block in [0, 1, 3, 4, 5, 6, 7, 8, 9, 11] {
+        feed(&mut rx, t(10), data(0, block, &a));
+    }
+    let none = Bitmap1024::new();
+    feed(&mut rx, t(11), reqack(0, a.len() as u32, 0, &none));
+    // Block 2 arrives; block 10 is asked for again in the next round.
+    feed(&mut rx, t(12), data(0, 2, &a));
+    feed(&mut rx, t(13), reqack(0, a.len() as u32, 1, &none));
+    let stats = rx.stats();
+    assert_eq!((stats.retransmit_requests, stats.blocks_requested), (2, 3));
+}
+
+#[test]
 fn a_reqack_listing_us_as_ready_is_ignored() {
     let mut storage = [0u8; STORAGE];
     let mut rx = connected(&mut storage, config());

@@ -71,24 +71,35 @@ impl Flight {
         self.next >= self.packets()
     }
 
-    /// OK from `client` (§3.7).
-    pub(crate) fn ok(&mut self, client: u16) {
+    /// OK from `client` (§3.7); returns whether it is newly ready.
+    pub(crate) fn ok(&mut self, client: u16) -> bool {
         let c = usize::from(client);
-        if self.ready.insert(c) {
+        let newly = self.ready.insert(c);
+        if newly {
             self.nr_ready += 1;
         }
         if self.answered.insert(c) {
             self.nr_answered += 1;
         }
+        newly
     }
 
-    /// RETRANSMIT from `client` listing the blocks it holds (§3.7).
-    pub(crate) fn retransmit(&mut self, client: u16, received: &Bitmap1024) {
+    /// RETRANSMIT from `client` listing the blocks it holds (§3.7); returns how many data
+    /// blocks it lacks (for its record, not for the protocol).
+    pub(crate) fn retransmit(&mut self, client: u16, received: &Bitmap1024) -> u64 {
         self.resend.union_with_complement_of(received);
         self.need_rxmit = true;
         if self.answered.insert(usize::from(client)) {
             self.nr_answered += 1;
         }
+        let blocks = usize::from(self.blocks);
+        (0..blocks).filter(|&b| !received.contains(b)).count() as u64
+    }
+
+    /// Whether this is the empty slice that ends the stream (§3.8): a receiver that
+    /// acknowledged it holds everything.
+    pub(crate) fn is_end(&self) -> bool {
+        self.bytes == 0
     }
 
     /// Forgets a client that left.

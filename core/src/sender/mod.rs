@@ -13,17 +13,20 @@
 //!
 //! The storage lent to [`Sender::new`] holds three slices (the one being acknowledged, the
 //! one being sent, the one being filled) with their FEC blocks; see
-//! [`Sender::storage_size`].
+//! [`Sender::storage_size`]. [`Sender::receiver_records`] reports what each receiver
+//! acknowledged and asked for, and how it left.
 
 mod config;
 mod event;
 mod flight;
 mod participants;
+mod record;
 #[cfg(test)]
 mod tests;
 
 pub use config::{Duplex, FecParams, PointToPoint, SenderConfig};
 pub use event::{Event, LeaveReason, SenderError};
+pub use record::{DropReason, ReceiverRecord, ReceiverStatus};
 
 use crate::fec::{Encoder, FecConfig, Kernel};
 use crate::rate::RateLimiter;
@@ -242,6 +245,12 @@ impl<'s> Sender<'s> {
     /// Receivers connected now.
     pub fn receivers(&self) -> u16 {
         self.participants.count()
+    }
+
+    /// Every receiver that connected, by client number, with its figures; one that left
+    /// keeps its record (unless a newcomer takes its number before the start).
+    pub fn receiver_records(&self) -> impl Iterator<Item = (u16, ReceiverRecord)> + '_ {
+        self.participants.records().map(|(client, r)| (client, *r))
     }
 
     /// The operator pressed a key (or the keyboard input ended): start now (§3.2).
@@ -473,7 +482,7 @@ impl<'s> Sender<'s> {
             Message::Go => self.start(now),
             Message::Disconnect => {
                 if let Some(client) = self.participants.find(*from.ip()) {
-                    self.remove(client, LeaveReason::Disconnected);
+                    self.remove(client, ReceiverStatus::Disconnected);
                 }
             }
             _ => {}
@@ -749,19 +758,22 @@ impl<'s> Sender<'s> {
         }
         let give_up_rounds = r.rxmit > self.config.retries_until_drop;
         let drop_timeout = self.config.drop_timeout;
-        let mut silent = heapless::Vec::<u16, 1024>::new();
+        let mut silent = heapless::Vec::<(u16, DropReason), 1024>::new();
         for (client, p) in self.participants.iter() {
             if r.ready.contains(usize::from(client)) {
                 continue;
             }
             let quiet_too_long = r.first_reqack_at.is_some_and(|f| now >= f + drop_timeout)
                 && now >= p.last_heard + drop_timeout;
-            if give_up_rounds || quiet_too_long {
-                let _ = silent.push(client);
-            }
+            let why = match (give_up_rounds, quiet_too_long) {
+                (true, _) => DropReason::RetriesExhausted,
+                (false, true) => DropReason::Silent,
+                (false, false) => continue,
+            };
+            let _ = silent.push((client, why));
         }
-        for client in silent {
-            self.remove(client, LeaveReason::Dropped);
+        for (client, why) in silent {
+            self.remove(client, ReceiverStatus::Dropped(why));
         }
         if self.is_closed() {
             return;
@@ -933,7 +945,7 @@ impl<'s> Sender<'s> {
             Message::Ok(ok) => (ok.slice, true, None),
             Message::Retransmit(r) => (r.slice, false, Some(r.received)),
             Message::Disconnect => {
-                self.remove(client, LeaveReason::Disconnected);
+                self.remove(client, ReceiverStatus::Disconnected);
                 return;
             }
             _ => return,
@@ -948,17 +960,36 @@ impl<'s> Sender<'s> {
             if flight.number != slice {
                 continue;
             }
+            let Some(record) = self.participants.record_mut(client) else {
+                continue;
+            };
             match received {
-                None if ok => flight.ok(client),
-                Some(map) => flight.retransmit(client, map),
+                None if ok => {
+                    let newly_ready = flight.ok(client);
+                    if newly_ready {
+                        record.bytes_acknowledged += u64::from(flight.bytes);
+                        if flight.is_end() {
+                            record.status = ReceiverStatus::Complete;
+                        }
+                    }
+                }
+                Some(map) => record.blocks_requested += flight.retransmit(client, map),
                 None => {}
             }
         }
     }
 
-    fn remove(&mut self, client: u16, reason: LeaveReason) {
+    /// `client` leaves: disconnected or dropped, as `status` says.
+    fn remove(&mut self, client: u16, status: ReceiverStatus) {
         let Some(p) = self.participants.remove(client) else {
             return;
+        };
+        if let Some(record) = self.participants.record_mut(client) {
+            record.leave(status);
+        }
+        let reason = match status {
+            ReceiverStatus::Dropped(_) => LeaveReason::Dropped,
+            _ => LeaveReason::Disconnected,
         };
         for flight in [self.x.as_mut(), self.r.as_mut()].into_iter().flatten() {
             flight.forget(client);

@@ -1,6 +1,8 @@
 //! The receivers taking part: 1024 numbered slots (PROTOCOL.md §3.2). A receiver is known
-//! by its IP address alone; a known address gets its old number back.
+//! by its IP address alone; a known address gets its old number back. Each number also
+//! keeps the record of the receiver that last held it, which outlives its departure.
 
+use super::record::ReceiverRecord;
 use crate::time::Instant;
 use crate::wire::{Capabilities, MAX_CLIENTS};
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -14,6 +16,8 @@ pub(crate) struct Participant {
 
 pub(crate) struct Participants {
     slots: [Option<Participant>; MAX_CLIENTS],
+    /// Figures for the final report, by client number; not cleared when a receiver leaves.
+    records: [Option<ReceiverRecord>; MAX_CLIENTS],
     count: u16,
 }
 
@@ -32,6 +36,7 @@ impl Participants {
     pub(crate) const fn new() -> Self {
         Participants {
             slots: [None; MAX_CLIENTS],
+            records: [None; MAX_CLIENTS],
             count: 0,
         }
     }
@@ -73,6 +78,7 @@ impl Participants {
             capabilities: capabilities | Capabilities::BIG_ENDIAN,
             last_heard: now,
         });
+        self.records[free] = Some(ReceiverRecord::new(address));
         self.count += 1;
         Admission::New(free as u16)
     }
@@ -99,5 +105,18 @@ impl Participants {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| s.as_ref().map(|p| (i as u16, p)))
+    }
+
+    /// The record of whoever holds or last held `client`.
+    pub(crate) fn record_mut(&mut self, client: u16) -> Option<&mut ReceiverRecord> {
+        self.records.get_mut(usize::from(client))?.as_mut()
+    }
+
+    /// Every record, by client number.
+    pub(crate) fn records(&self) -> impl Iterator<Item = (u16, &ReceiverRecord)> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (i as u16, r)))
     }
 }

@@ -273,3 +273,154 @@ fn the_next_slice_overlaps_the_retransmissions_of_a_slice_everyone_has_seen() {
         "{next:?}"
     );
 }
+
+/// Polls everything the sender sends at `now`, feeding `input` (and its end); returns the
+/// slices of the REQACKs among it.
+fn reqacks(tx: &mut Sender, now: Instant, input: &mut &[u8]) -> heapless::Vec<u32, 64> {
+    let mut out = heapless::Vec::new();
+    let mut buf = [0u8; 1600];
+    for _ in 0..1000 {
+        let room = tx.input_buffer();
+        let n = room.len().min(input.len());
+        room[..n].copy_from_slice(&input[..n]);
+        tx.input_written(n);
+        *input = &input[n..];
+        if input.is_empty() {
+            tx.input_end();
+        }
+        let Some(tr) = tx.poll_transmit(now, &mut buf) else {
+            break;
+        };
+        if let Ok(Message::Reqack(r)) = Message::parse(&buf[..tr.len]) {
+            let _ = out.push(r.slice);
+        }
+    }
+    out
+}
+
+fn send(tx: &mut Sender, now: Instant, from: SocketAddrV4, message: Message) {
+    let mut buf = [0u8; 160];
+    let len = message.encode(&mut buf).unwrap();
+    tx.handle_datagram(now, from, &buf[..len]);
+}
+
+fn record(tx: &Sender, client: u16) -> ReceiverRecord {
+    tx.receiver_records()
+        .find(|&(c, _)| c == client)
+        .map(|(_, r)| r)
+        .unwrap()
+}
+
+#[test]
+fn a_receiver_that_acknowledges_the_end_is_complete_with_every_byte_acknowledged() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    connect(&mut tx, t(1), RX);
+    assert_eq!(record(&tx, 0), ReceiverRecord::new(RX));
+    tx.handle_key(t(2));
+    let data = [7u8; 64 * 64 + 5];
+    let mut input = &data[..];
+    let mut out = heapless::Vec::new();
+    drain(&mut tx, t(3), &mut input, &mut out);
+    assert!(tx.is_finished());
+    let r = record(&tx, 0);
+    assert_eq!(r.status, ReceiverStatus::Complete);
+    assert_eq!(
+        (r.bytes_acknowledged, r.blocks_requested),
+        (data.len() as u64, 0)
+    );
+}
+
+#[test]
+fn a_retransmit_request_counts_the_data_blocks_it_lacks_for_that_receiver_only() {
+    let mut storage = [0u8; STORAGE];
+    let mut c = small();
+    c.min_receivers = 2;
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    let other = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000);
+    connect(&mut tx, t(1), RX);
+    connect(&mut tx, t(1), other);
+    tx.handle_key(t(2));
+    let data = [1u8; 64 * 10];
+    let mut input = &data[..];
+    assert_eq!(&reqacks(&mut tx, t(3), &mut input)[..], &[0][..]);
+    let mut received = Bitmap1024::first_n(10);
+    received.remove(2);
+    received.remove(7);
+    let rexmit = crate::wire::Retransmit {
+        slice: 0,
+        rxmit: 0,
+        received: &received,
+    };
+    send(&mut tx, t(4), other, Message::Retransmit(rexmit));
+    send(&mut tx, t(4), RX, Message::Ok(SliceOk { slice: 0 }));
+    assert_eq!(record(&tx, 1).blocks_requested, 2);
+    assert_eq!(record(&tx, 1).bytes_acknowledged, 0);
+    assert_eq!(record(&tx, 0).blocks_requested, 0);
+    assert_eq!(record(&tx, 0).bytes_acknowledged, 640);
+}
+
+#[test]
+fn leaving_after_acknowledging_the_end_stays_complete_and_before_it_is_disconnected() {
+    let mut storage = [0u8; STORAGE];
+    let mut c = small();
+    c.min_receivers = 2;
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    let other = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000);
+    connect(&mut tx, t(1), RX);
+    connect(&mut tx, t(1), other);
+    tx.handle_key(t(2));
+    let data = [1u8; 64];
+    let mut input = &data[..];
+    assert_eq!(&reqacks(&mut tx, t(3), &mut input)[..], &[0][..]);
+    for from in [RX, other] {
+        send(&mut tx, t(4), from, Message::Ok(SliceOk { slice: 0 }));
+    }
+    // Slice 1 is the empty end slice.
+    assert_eq!(&reqacks(&mut tx, t(4), &mut input)[..], &[1][..]);
+    send(&mut tx, t(5), RX, Message::Ok(SliceOk { slice: 1 }));
+    send(&mut tx, t(5), RX, Message::Disconnect);
+    send(&mut tx, t(5), other, Message::Disconnect);
+    assert_eq!(record(&tx, 0).status, ReceiverStatus::Complete);
+    assert_eq!(record(&tx, 1).status, ReceiverStatus::Disconnected);
+    assert_eq!(record(&tx, 1).bytes_acknowledged, 64);
+}
+
+/// Runs the sender's timers from `now` with no answer until `client` is dropped; returns
+/// its record.
+fn dropped_record(mut c: SenderConfig) -> ReceiverRecord {
+    c.min_receivers = 1;
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
+    connect(&mut tx, t(1), RX);
+    tx.handle_key(t(2));
+    let data = [1u8; 64];
+    let mut input = &data[..];
+    let mut now = t(3);
+    for _ in 0..1000 {
+        reqacks(&mut tx, now, &mut input);
+        if tx.receivers() == 0 {
+            return record(&tx, 0);
+        }
+        now = tx.poll_timeout(now).unwrap();
+        tx.handle_timeout(now);
+    }
+    panic!("never dropped")
+}
+
+#[test]
+fn a_silent_receiver_is_dropped_for_silence_or_for_retries_whichever_comes_first() {
+    let mut c = small();
+    c.drop_timeout = Duration::from_secs(1);
+    assert_eq!(
+        dropped_record(c).status,
+        ReceiverStatus::Dropped(DropReason::Silent)
+    );
+    let mut c = small();
+    c.drop_timeout = Duration::from_secs(1000);
+    c.retries_until_drop = 3;
+    assert_eq!(
+        dropped_record(c).status,
+        ReceiverStatus::Dropped(DropReason::RetriesExhausted)
+    );
+}

@@ -27,6 +27,7 @@ enum Opt {
     NoProgress,
     StatPeriod,
     PrintUncompressed,
+    StatsJson,
     License,
     Help,
     Version,
@@ -106,6 +107,7 @@ const SPECS: &[Spec<Opt>] = &[
         Some('x'),
         Arg::Required,
     ),
+    opt(Opt::StatsJson, &["stats-json"], None, Arg::Required),
     opt(Opt::License, &["license"], Some('L'), Arg::None),
     opt(Opt::Help, &["help"], Some('h'), Arg::None),
     opt(Opt::Version, &["version"], Some('V'), Arg::None),
@@ -164,6 +166,8 @@ pub struct ReceiverArgs {
     /// `--print-uncompressed-position` (accepted for compatibility; we print the position
     /// of the received stream).
     pub print_uncompressed: Option<bool>,
+    /// `--stats-json` (ours): where the end-of-run report goes; `-` is stderr.
+    pub stats_json: Option<PathBuf>,
 }
 
 impl Default for ReceiverArgs {
@@ -187,6 +191,7 @@ impl Default for ReceiverArgs {
             no_progress: false,
             stat_period_ms: 500,
             print_uncompressed: None,
+            stats_json: None,
         }
     }
 }
@@ -196,8 +201,8 @@ pub const USAGE: &str = "udp-receiver [--file file] [--pipe pipe] [--portbase po
 [--interface net-interface] [--log file] [--no-progress] [--ttl time-to-live] \
 [--mcast-rdv-address mcast-rdv-address] [--rcvbuf buf] [--nokbd] [--exit-wait milliseconds] \
 [--nosync] [--sync] [--start-timeout sto] [--receive-timeout rct] [--passive] \
-[--ignore-lost-data] [--stat-period millis] [--print-uncompressed-position flag] [--license] \
-[--help] [--version]";
+[--ignore-lost-data] [--stat-period millis] [--print-uncompressed-position flag] \
+[--stats-json file] [--license] [--help] [--version]";
 
 /// Every option `udp-receiver` knows, as its manual page and shell completions must list it.
 pub fn option_names() -> Vec<Names> {
@@ -241,6 +246,7 @@ pub fn parse_receiver_args(
             Opt::PrintUncompressed => {
                 a.print_uncompressed = Some(value::number::<u8>(name, v)? != 0)
             }
+            Opt::StatsJson => a.stats_json = Some(value.into()),
             Opt::License => return Ok(ReceiverCommand::License),
             Opt::Help => return Ok(ReceiverCommand::Help),
             Opt::Version => return Ok(ReceiverCommand::Version),
@@ -373,6 +379,21 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+
+    #[test]
+    fn stats_json_takes_a_file_or_a_dash_for_stderr() {
+        assert_eq!(
+            run(&["--stats-json", "r.json"]).stats_json,
+            Some("r.json".into())
+        );
+        assert_eq!(run(&["--stats-json=-"]).stats_json, Some("-".into()));
+        assert_eq!(
+            run(&["--stats", "x"]).stats_json,
+            Some("x".into()),
+            "a prefix"
+        );
+        assert_eq!(run(&[]).stats_json, None);
     }
 
     #[test]

@@ -50,6 +50,7 @@ enum Opt {
     DaemonMode,
     PidFile,
     Kill,
+    StatsJson,
     License,
     Help,
     Version,
@@ -174,6 +175,7 @@ const SPECS: &[Spec<Opt>] = &[
     opt(Opt::DaemonMode, &["daemon-mode"], Some('D'), Flag),
     opt(Opt::PidFile, &["pid-file"], None, Value),
     opt(Opt::Kill, &["kill"], Some('K'), Flag),
+    opt(Opt::StatsJson, &["stats-json"], None, Value),
     opt(Opt::License, &["license"], Some('L'), Flag),
     opt(Opt::Help, &["help"], Some('h'), Flag),
     opt(Opt::Version, &["version"], Some('V'), Flag),
@@ -288,6 +290,8 @@ pub struct SenderArgs {
     pub daemon_mode: u8,
     /// `--pid-file`.
     pub pid_file: Option<PathBuf>,
+    /// `--stats-json` (ours): where the end-of-run report goes; `-` is stderr.
+    pub stats_json: Option<PathBuf>,
 }
 
 /// The usage line.
@@ -299,8 +303,8 @@ pub const USAGE: &str = "udp-sender [--file file] [--full-duplex] [--half-duplex
 [--ttl time-to-live] [--fec <stripes>x<redundancy>/<stripesize>] [--rexmit-hello-interval ms] \
 [--autostart n] [--min-receivers n] [--min-wait sec] [--max-wait sec] [--start-timeout sec] \
 [--retries-until-drop n] [--drop-timeout sec] [--nokbd] [--streaming] [--rehello-offset n] \
-[--sendbuf size] [--stat-period ms] [--daemon-mode] [--pid-file file] [--kill] [--license] \
-[--help] [--version]";
+[--sendbuf size] [--stat-period ms] [--daemon-mode] [--pid-file file] [--kill] \
+[--stats-json file] [--license] [--help] [--version]";
 
 /// Every option `udp-sender` knows, as its manual page and shell completions must list it.
 pub fn option_names() -> Vec<Names> {
@@ -369,6 +373,7 @@ pub fn parse_sender_args(
             Opt::DaemonMode => a.daemon_mode = a.daemon_mode.saturating_add(1),
             Opt::PidFile => a.pid_file = Some(value.into()),
             Opt::Kill => kill = true,
+            Opt::StatsJson => a.stats_json = Some(value.into()),
             Opt::License => return Ok(SenderCommand::License),
             Opt::Help => return Ok(SenderCommand::Help),
             Opt::Version => return Ok(SenderCommand::Version),
@@ -572,6 +577,16 @@ mod tests {
         assert!(
             parse_sender_args(["--min".to_string(), "2".to_string()]).is_err(),
             "ambiguous"
+        );
+    }
+
+    #[test]
+    fn stats_json_takes_a_file_or_a_dash_for_stderr() {
+        assert_eq!(run(&["--stats-json=-"]).stats_json, Some("-".into()));
+        let a = run(&["--stats-json", "s.json", "in"]);
+        assert_eq!(
+            (a.stats_json, a.file),
+            (Some("s.json".into()), Some("in".into()))
         );
     }
 
