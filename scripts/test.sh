@@ -39,6 +39,15 @@ ffi/install.sh "$PWD/target/install-check" >/dev/null
 PKG_CONFIG_PATH="$PWD/target/install-check/lib/pkgconfig" sh -c \
   'cc -std=c99 -Wall -Werror $(pkg-config --cflags udpcast) ffi/examples/tiny-receiver.c \
    $(pkg-config --libs --static udpcast) -static -o target/install-check/tiny-receiver'
+step "Debian package: build, install over udpcast in a throwaway overlay, smoke test"
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/test-deb.sh
+elif [ -n "${UDPCAST_REQUIRE_LAB:-}" ]; then
+  echo "the package test needs root (UDPCAST_REQUIRE_LAB is set)" >&2
+  exit 1
+else
+  echo "!!! SKIPPED: the package test needs root" >&2
+fi
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "tests"
