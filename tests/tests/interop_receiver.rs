@@ -33,24 +33,9 @@ fn heavy() -> MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Our binary `bin`, built in the same target directory as this test executable
-/// (`target/<profile>/deps/<test>` → `target/<profile>/<bin>`).
+/// Our binary `bin` of this build.
 fn our(bin: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("path of the test executable");
-    let deps = exe.parent().expect("directory of the test executable");
-    let profile = if deps.file_name().is_some_and(|n| n == "deps") {
-        deps.parent().expect("target profile directory")
-    } else {
-        deps
-    };
-    let path = profile.join(bin);
-    assert!(
-        path.is_file(),
-        "our {bin} is not built: {} is missing; run `cargo build -p udpcast-cli` \
-         (or `cargo test --workspace`, which builds it) first",
-        path.display()
-    );
-    path
+    lab::our_program(bin)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

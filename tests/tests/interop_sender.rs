@@ -34,20 +34,9 @@ fn heavy() -> MutexGuard<'static, ()> {
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Our binary `bin`, next to the test executable's directory (`target/debug/deps/..`).
+/// Our binary `bin` of this build.
 fn our(bin: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable has no grandparent directory");
-    let path = dir.join(bin);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build -p udpcast-cli` first",
-        path.display()
-    );
-    path
+    lab::our_program(bin)
 }
 
 struct Setup {

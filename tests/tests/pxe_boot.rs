@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use udpcast_tests::lab::{self, Lab};
+use udpcast_tests::lab::{self, Lab, Proc};
 use udpcast_tests::pxe::{self, Boot, BootImage, BootServer, Console, DiskBus, Machine};
 
 const IMAGE_SIZE: u64 = 64 << 20;
@@ -39,6 +39,32 @@ fn room(machines: usize) -> Option<(MutexGuard<'static, ()>, Lab, &'static BootI
     let lab = Lab::builder(1 + machines).build_or_skip()?;
     let image = pxe::boot_image().unwrap_or_else(|e| panic!("{e}"));
     Some((guard, lab, image))
+}
+
+/// Our udp-sender on the server, sending `image.bin` to one receiver on `portbase`.
+fn our_sender<'lab>(lab: &'lab Lab, portbase: u16, extra: &[&str]) -> Proc<'lab> {
+    lab.host(0)
+        .command(lab::our_program("udp-sender"))
+        .args(["--file", "image.bin", "--interface", "h0e", "--nokbd"])
+        .args(["--portbase", &portbase.to_string(), "--min-receivers", "1"])
+        .args(extra)
+        .timeout(MACHINE_LIMIT)
+        .spawn()
+        .unwrap()
+}
+
+/// Machine 1 with a virtio-blk `disk` (`/dev/vda`), booting from the network.
+fn network_machine<'lab>(lab: &'lab Lab, disk: &Path, console: Console) -> Machine<'lab> {
+    Machine::power_on(
+        lab,
+        1,
+        disk,
+        DiskBus::VirtioBlk,
+        Boot::Network,
+        console,
+        MACHINE_LIMIT,
+    )
+    .unwrap()
 }
 
 fn blank_disk(path: &Path) {
@@ -195,34 +221,10 @@ fn gzip_compressed_stream_is_decompressed_onto_the_disk() {
              udpcparam=\"--nokbd --start-timeout 400 --rcvbuf 8m\" console=ttyS0",
         )
         .unwrap();
-    let mut tx = lab
-        .host(0)
-        .command(lab::our_program("udp-sender"))
-        .args([
-            "--file",
-            "image.bin",
-            "--interface",
-            "h0e",
-            "--nokbd",
-            "--portbase",
-            "9002",
-        ])
-        .args(["--min-receivers", "1", "--pipe", "gzip -c"])
-        .timeout(MACHINE_LIMIT)
-        .spawn()
-        .unwrap();
+    let mut tx = our_sender(&lab, 9002, &["--pipe", "gzip -c"]);
     let disk = lab.path("disk1.raw");
     blank_disk(&disk);
-    let mut machine = Machine::power_on(
-        &lab,
-        1,
-        &disk,
-        DiskBus::VirtioBlk,
-        Boot::Network,
-        Console::Screen,
-        MACHINE_LIMIT,
-    )
-    .unwrap();
+    let mut machine = network_machine(&lab, &disk, Console::Screen);
     report_boot(&mut machine, "machine (gz)");
     machine
         .wait_power_off(MACHINE_LIMIT)
@@ -278,16 +280,7 @@ fn machine_sends_its_disk_to_a_receiver() {
         .timeout(MACHINE_LIMIT)
         .spawn()
         .unwrap();
-    let mut machine = Machine::power_on(
-        &lab,
-        1,
-        &disk,
-        DiskBus::VirtioBlk,
-        Boot::Network,
-        Console::Screen,
-        MACHINE_LIMIT,
-    )
-    .unwrap();
+    let mut machine = network_machine(&lab, &disk, Console::Screen);
     machine
         .wait_power_off(MACHINE_LIMIT)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -384,34 +377,10 @@ fn failed_transfer_is_reported_and_never_rebooted_into() {
         .unwrap();
     let source = lab.path("image.bin");
     lab::write_random_file(&source, IMAGE_SIZE, 12).unwrap();
-    let mut tx = lab
-        .host(0)
-        .command(lab::our_program("udp-sender"))
-        .args([
-            "--file",
-            "image.bin",
-            "--interface",
-            "h0e",
-            "--nokbd",
-            "--portbase",
-            "9006",
-        ])
-        .args(["--min-receivers", "1", "--max-bitrate", "40m"])
-        .timeout(MACHINE_LIMIT)
-        .spawn()
-        .unwrap();
+    let mut tx = our_sender(&lab, 9006, &["--max-bitrate", "40m"]);
     let disk = lab.path("disk1.raw");
     blank_disk(&disk);
-    let mut machine = Machine::power_on(
-        &lab,
-        1,
-        &disk,
-        DiskBus::VirtioBlk,
-        Boot::Network,
-        Console::Screen,
-        MACHINE_LIMIT,
-    )
-    .unwrap();
+    let mut machine = network_machine(&lab, &disk, Console::Screen);
     assert!(
         tx.wait_for_stderr("Starting transfer", MACHINE_LIMIT)
             .unwrap(),
@@ -456,34 +425,10 @@ fn without_auto_the_console_asks_for_missing_values() {
         .unwrap();
     let source = lab.path("image.bin");
     lab::write_random_file(&source, 8 << 20, 13).unwrap();
-    let mut tx = lab
-        .host(0)
-        .command(lab::our_program("udp-sender"))
-        .args([
-            "--file",
-            "image.bin",
-            "--interface",
-            "h0e",
-            "--nokbd",
-            "--portbase",
-            "9008",
-        ])
-        .args(["--min-receivers", "1"])
-        .timeout(MACHINE_LIMIT)
-        .spawn()
-        .unwrap();
+    let mut tx = our_sender(&lab, 9008, &[]);
     let disk = lab.path("disk1.raw");
     blank_disk(&disk);
-    let mut machine = Machine::power_on(
-        &lab,
-        1,
-        &disk,
-        DiskBus::VirtioBlk,
-        Boot::Network,
-        Console::Keyboard,
-        MACHINE_LIMIT,
-    )
-    .unwrap();
+    let mut machine = network_machine(&lab, &disk, Console::Keyboard);
     let answer = |machine: &mut Machine<'_>, question: &str, line: &str| {
         assert!(
             machine.wait_for_console(question, MACHINE_LIMIT).is_some(),
