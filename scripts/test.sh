@@ -49,11 +49,13 @@ else
   echo "!!! SKIPPED: the package test needs root" >&2
 fi
 step "the README's first command: the demo (64 MiB, 5 % loss toward one of three receivers)"
-if [ "$(id -u)" -eq 0 ] || [ -z "${UDPCAST_REQUIRE_LAB:-}" ]; then
+if [ "$(id -u)" -eq 0 ]; then
   scripts/demo.sh --size 64
-else
+elif [ -n "${UDPCAST_REQUIRE_LAB:-}" ]; then
   echo "the demo needs root (UDPCAST_REQUIRE_LAB is set)" >&2
   exit 1
+else
+  echo "!!! SKIPPED: the demo needs root" >&2
 fi
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
