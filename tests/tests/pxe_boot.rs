@@ -349,7 +349,7 @@ fn launcher_stops_with(cmdline: &str, expected: &str) {
 fn missing_disk_with_auto_yes_says_so_and_gives_a_shell() {
     launcher_stops_with(
         "umode=rcv dhcp=yes auto=yes",
-        "udpcast: ERROR: no disk= on the kernel command line",
+        "udpcast: ERROR: disk= is missing from the kernel command line, and auto=yes asks nothing",
     );
 }
 
