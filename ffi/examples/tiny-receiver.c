@@ -36,6 +36,10 @@
 
 #include "udpcast.h"
 
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031 /* Linux's number; headers define it for _GNU_SOURCE only */
+#endif
+
 /* Memory for the receiver with the default configuration (checked at start-up). It lives
  * in .bss, so it costs nothing in the binary. */
 #define MEM_SIZE (6u << 20)
@@ -306,7 +310,14 @@ static void open_output(void)
     if (out_fd >= 0)
         return;
     if (!out_path) {
+        struct stat st;
         out_fd = STDOUT_FILENO;
+        /* A pipe into a decompressor: this loop stops receiving while write() blocks, so
+         * let the pipe hold seconds of data rather than 64 KiB (root may exceed
+         * pipe-max-size; others get what it allows). */
+        if (fstat(out_fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+            fcntl(out_fd, F_SETPIPE_SZ, 8 << 20) < 0)
+            (void)fcntl(out_fd, F_SETPIPE_SZ, 1 << 20);
         return;
     }
     out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | (osync ? O_SYNC : 0), 0644);
