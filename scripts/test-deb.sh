@@ -86,7 +86,10 @@ if [ "${1:-}" = --in-namespace ]; then
     done
 
     # libudpcast: ldconfig knows the SONAME; a program built with pkg-config runs with it.
-    ldconfig -p | grep -q 'libudpcast\.so\.0 ' || fail "ldconfig does not know libudpcast.so.0"
+    # Read the whole cache first: with pipefail, grep -q quitting early would make
+    # ldconfig die of SIGPIPE and the check fail at random.
+    cache=$(ldconfig -p)
+    grep -q 'libudpcast\.so\.0 ' <<<"$cache" || fail "ldconfig does not know libudpcast.so.0"
     if command -v pkg-config >/dev/null && command -v cc >/dev/null; then
         printf '#include <stdio.h>\n#include <udpcast.h>\nint main(void) { puts(udpc_version()); return 0; }\n' \
             > "$work/v.c"
@@ -133,7 +136,8 @@ if [ "${1:-}" = --in-namespace ]; then
     say "dpkg --purge udpcast-rs"
     dpkg --purge udpcast-rs >/dev/null
     [ ! -e /usr/bin/udp-sender ] || fail "/usr/bin/udp-sender is left after the purge"
-    ! ldconfig -p | grep -q libudpcast || fail "libudpcast is left in ldconfig's cache"
+    cache=$(ldconfig -p)
+    ! grep -q libudpcast <<<"$cache" || fail "libudpcast is left in ldconfig's cache"
     exit 0
 fi
 
