@@ -267,7 +267,7 @@ install -d -m 0755 "$control"
 # Dynamically linked ELF files (the static tiny receiver needs nothing).
 elfs=""
 for f in "$stage"/usr/bin/* "$stage"/usr/lib/libudpcast.so.*.*.*; do
-    if readelf -d "$f" 2>/dev/null | grep -q '(NEEDED)'; then elfs="$elfs $f"; fi
+    if readelf -d "$f" 2>/dev/null | grep '(NEEDED)' >/dev/null; then elfs="$elfs $f"; fi
 done
 depends=""
 if command -v dpkg-shlibdeps >/dev/null 2>&1; then
