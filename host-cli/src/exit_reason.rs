@@ -70,6 +70,12 @@ pub enum ExitReason {
     ReceiversGone,
     /// Sender: its slice storage is too small (a bug: the host sizes it).
     StorageTooSmall,
+    /// `--expect-name`: the sender announced another stream (or none).
+    WrongStream,
+    /// Verified transfer: the sender's extension data was missing or malformed.
+    BadExtension,
+    /// Verified transfer: what was received does not match the sender's checksums.
+    VerificationFailed,
 }
 
 impl ExitReason {
@@ -106,6 +112,9 @@ impl ExitReason {
             ExitReason::IncompatiblePeer => "incompatible_peer",
             ExitReason::ReceiversGone => "receivers_gone",
             ExitReason::StorageTooSmall => "storage_too_small",
+            ExitReason::WrongStream => "wrong_stream",
+            ExitReason::BadExtension => "bad_extension",
+            ExitReason::VerificationFailed => "verification_failed",
         }
     }
 }
@@ -124,6 +133,13 @@ impl From<&ReceiverError> for ExitReason {
             ReceiverError::ReceiveTimeout => ExitReason::ReceiveTimeout,
             ReceiverError::UnsupportedBlockSize(_) => ExitReason::UnsupportedBlockSize,
             ReceiverError::SliceTooLarge { .. } => ExitReason::SliceTooLarge,
+            ReceiverError::WrongStream => ExitReason::WrongStream,
+            ReceiverError::MissingIdentity | ReceiverError::BadTrailer(_) => {
+                ExitReason::BadExtension
+            }
+            ReceiverError::CorruptSlice { .. }
+            | ReceiverError::MissingStreamDigest
+            | ReceiverError::StreamMismatch { .. } => ExitReason::VerificationFailed,
         }
     }
 }
@@ -198,6 +214,9 @@ mod tests {
             ExitReason::IncompatiblePeer,
             ExitReason::ReceiversGone,
             ExitReason::StorageTooSmall,
+            ExitReason::WrongStream,
+            ExitReason::BadExtension,
+            ExitReason::VerificationFailed,
         ];
         let mut words: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
         assert!(words

@@ -18,6 +18,7 @@ pub mod signals;
 pub mod sink;
 pub mod source;
 pub mod stats_json;
+pub mod verification;
 
 /// The licence text `--license` prints.
 pub const LICENSE: &str =

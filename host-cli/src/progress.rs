@@ -21,9 +21,13 @@ pub fn grouped(n: u64) -> String {
 /// A progress reporter: udpcast's line, or a terminal bar.
 pub struct Progress {
     style: Style,
+    verb: String,
     period: Duration,
     last: Instant,
     last_bytes: u64,
+    /// The stream's size, once known: the line then shows percent and ETA.
+    total: Option<u64>,
+    since: Instant,
 }
 
 enum Style {
@@ -41,29 +45,31 @@ impl Progress {
         let style = if !enabled {
             Style::Off
         } else if std::io::stderr().is_terminal() {
-            let (bar, template) = match total {
-                Some(total) => (
-                    ProgressBar::new(total),
-                    format!("{{wide_bar}} {{bytes:>10}}/{{total_bytes}} {verb}  {{binary_bytes_per_sec:>12}}  ETA {{eta}}"),
-                ),
-                None => (
-                    ProgressBar::new_spinner(),
-                    format!("{{spinner}} {{bytes:>12}} {verb}  {{binary_bytes_per_sec:>12}}  {{elapsed_precise}}"),
-                ),
-            };
-            bar.set_style(
-                ProgressStyle::with_template(&template)
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            Style::Bar(bar)
+            Style::Bar(bar(verb, total))
         } else {
             Style::Line
         };
         Progress {
             style,
+            verb: verb.to_string(),
             period: period.max(Duration::from_millis(10)),
             last: Instant::now(),
             last_bytes: 0,
+            total,
+            since: Instant::now(),
+        }
+    }
+
+    /// The stream's size became known (a verified transfer announces it): from now on
+    /// the report shows how far along it is and when it should end.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = Some(total);
+        if let Style::Bar(old) = &self.style {
+            let position = old.position();
+            old.finish_and_clear();
+            let new = bar(&self.verb, Some(total));
+            new.set_position(position);
+            self.style = Style::Bar(new);
         }
     }
 
@@ -92,7 +98,11 @@ impl Progress {
             Style::Off => {}
             Style::Line => {
                 let mut err = std::io::stderr().lock();
-                let _ = write!(err, "{}\r", line(mbps));
+                let eta = self
+                    .total
+                    .map(|t| eta_text(bytes, t, self.since.elapsed()))
+                    .unwrap_or_default();
+                let _ = write!(err, "{}{eta}\r", line(mbps));
                 let _ = err.flush();
             }
             Style::Bar(bar) => bar.set_position(bytes),
@@ -102,6 +112,42 @@ impl Progress {
     }
 }
 
+/// `  42.1 %  ETA 1:05` after udpcast's line, from the average rate so far.
+fn eta_text(bytes: u64, total: u64, elapsed: Duration) -> String {
+    let percent = if total == 0 {
+        100.0
+    } else {
+        (bytes.min(total) as f64 * 100.0 / total as f64).min(100.0)
+    };
+    let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-3);
+    let eta = if bytes >= total {
+        0
+    } else if rate > 0.0 {
+        ((total - bytes) as f64 / rate).round() as u64
+    } else {
+        return format!("  {percent:5.1} %");
+    };
+    format!("  {percent:5.1} %  ETA {}:{:02}", eta / 60, eta % 60)
+}
+
+/// The terminal bar: with total, percent and ETA when the size is known.
+fn bar(verb: &str, total: Option<u64>) -> ProgressBar {
+    let (bar, template) = match total {
+        Some(total) => (
+            ProgressBar::new(total),
+            format!("{{wide_bar}} {{percent:>3}}% {{bytes:>10}}/{{total_bytes}} {verb}  {{binary_bytes_per_sec:>12}}  ETA {{eta}}"),
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            format!("{{spinner}} {{bytes:>12}} {verb}  {{binary_bytes_per_sec:>12}}  {{elapsed_precise}}"),
+        ),
+    };
+    bar.set_style(
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// The receiver's udpcast line: `bytes=     163 072  (359.18 Mbps)`.
 pub fn receiver_line(bytes: u64, mbps: f64) -> String {
     format!("bytes={:>12}  ({mbps:6.2} Mbps)", grouped(bytes))
@@ -109,7 +155,21 @@ pub fn receiver_line(bytes: u64, mbps: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{grouped, receiver_line};
+    use super::{eta_text, grouped, receiver_line};
+    use std::time::Duration;
+
+    #[test]
+    fn percent_and_eta_follow_the_average_rate() {
+        let ten_s = Duration::from_secs(10);
+        assert_eq!(eta_text(25, 100, ten_s), "   25.0 %  ETA 0:30");
+        assert_eq!(eta_text(100, 100, ten_s), "  100.0 %  ETA 0:00");
+        assert_eq!(eta_text(0, 100, ten_s), "    0.0 %");
+        assert_eq!(eta_text(0, 0, ten_s), "  100.0 %  ETA 0:00");
+        assert_eq!(
+            eta_text(1, 7201, Duration::from_secs(1)),
+            "    0.0 %  ETA 120:00"
+        );
+    }
 
     #[test]
     fn digits_are_grouped_by_three_like_udpcast() {

@@ -13,6 +13,7 @@ use crate::progress::{receiver_line, Progress};
 use crate::signals;
 use crate::sink::{Sink, SinkError};
 use crate::stats_json::{receiver_report, ReceiverFigures, Span, StatsFile};
+use crate::verification::{digest_text, identity_line, StreamSha256};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::process::ExitCode;
@@ -121,10 +122,16 @@ fn run(args: &ReceiverArgs, figures: &mut ReceiverFigures) -> Outcome {
     config.start_timeout = args.start_timeout_s.map(CoreDuration::from_secs);
     config.receive_timeout = args.receive_timeout_s.map(CoreDuration::from_secs);
     config.exit_wait = CoreDuration::from_millis(args.exit_wait_ms);
+    config.verify = !args.no_verify || args.expect_name.is_some();
 
     let clock = Clock::new();
     let mut storage = vec![0u8; FULL_STORAGE];
-    let receiver = Receiver::new(config, &mut storage, clock.now());
+    let mut receiver = Receiver::new(config, &mut storage, clock.now());
+    if let Some(name) = &args.expect_name {
+        if let Err(e) = receiver.expect_name(name) {
+            return failed(ExitReason::BadOption, format!("--expect-name: {e}"));
+        }
+    }
     let mut session = Session {
         args,
         log: &log,
@@ -133,6 +140,10 @@ fn run(args: &ReceiverArgs, figures: &mut ReceiverFigures) -> Outcome {
         sockets,
         receiver,
         sink: None,
+        open_sink: false,
+        waits_for_key: false,
+        sink_opened: false,
+        sha256: StreamSha256::new(args.sha256),
         keyboard: (!args.nokbd && !args.passive).then(Keyboard::open),
         key_pressed: false,
         started: false,
@@ -198,6 +209,12 @@ struct Session<'a, 's> {
     sockets: Sockets,
     receiver: Receiver<'s>,
     sink: Option<Sink>,
+    /// Connected: the output opens once the events of that datagram are all seen, so a
+    /// refused stream (`--expect-name`) never touches it.
+    open_sink: bool,
+    waits_for_key: bool,
+    sink_opened: bool,
+    sha256: StreamSha256,
     keyboard: Option<Keyboard>,
     key_pressed: bool,
     started: bool,
@@ -312,6 +329,9 @@ impl Session<'_, '_> {
         while let Some(event) = self.receiver.poll_event() {
             self.on_event(event);
         }
+        if std::mem::take(&mut self.open_sink) && self.failure.is_none() {
+            self.start_output();
+        }
         loop {
             let bytes = self.receiver.output();
             if bytes.is_empty() {
@@ -325,6 +345,7 @@ impl Session<'_, '_> {
                 self.failure = Some(sink_failure(e));
                 break;
             }
+            self.sha256.update(bytes);
             let n = bytes.len();
             self.receiver.consume_output(n);
             // The transfer lasts until its last byte is handed out, not through exit-wait.
@@ -359,26 +380,22 @@ impl Session<'_, '_> {
                         return;
                     }
                 }
-                match Sink::open(
-                    self.args.file.as_deref(),
-                    self.args.pipe.as_deref(),
-                    self.args.sync,
-                ) {
-                    Ok(sink) => self.sink = Some(sink),
-                    Err(e) => {
-                        self.receiver.abort();
-                        self.failure = Some(sink_failure(e));
-                        return;
-                    }
-                }
-                if c.waits_for_key {
-                    if self.key_pressed {
-                        self.receiver.handle_key(self.clock.now());
-                    } else {
-                        self.log.info("Press any key to start receiving data!");
+                self.open_sink = true;
+                self.waits_for_key = c.waits_for_key;
+            }
+            Event::Identified { .. } => {
+                if let Some(identity) = self.receiver.identity() {
+                    self.log.info(&identity_line(identity));
+                    if let Some(total) = identity.total_size {
+                        self.progress.set_total(total);
                     }
                 }
             }
+            Event::NotVerified(why) => self.log.info(&format!("not verified: {why}")),
+            Event::SliceFailedCheck { slice } => self.log.info(&format!(
+                "slice {slice} failed its checksum: discarded and asked for again"
+            )),
+            Event::Verified(check) => self.log.info(&format!("verified: {}", digest_text(&check))),
             Event::GoSent => self.log.info("Sending go signal"),
             Event::Started => {
                 // The key prompt is over: stop reading the keyboard.
@@ -390,8 +407,53 @@ impl Session<'_, '_> {
                 "Lost {blocks} blocks of slice {slice}: written as zeros (--ignore-lost-data)"
             )),
             Event::Finished => {}
+            Event::Failed(ReceiverError::WrongStream) => {
+                self.failure = Some(self.wrong_stream());
+            }
             Event::Failed(error) => self.failure = Some(receiver_failure(error)),
         }
+    }
+
+    /// Opens the output once connected to the stream we want, then prompts for the key.
+    fn start_output(&mut self) {
+        match Sink::open(
+            self.args.file.as_deref(),
+            self.args.pipe.as_deref(),
+            self.args.sync,
+        ) {
+            Ok(sink) => {
+                self.sink = Some(sink);
+                self.sink_opened = true;
+            }
+            Err(e) => {
+                self.receiver.abort();
+                self.failure = Some(sink_failure(e));
+                return;
+            }
+        }
+        if self.waits_for_key {
+            if self.key_pressed {
+                self.receiver.handle_key(self.clock.now());
+            } else {
+                self.log.info("Press any key to start receiving data!");
+            }
+        }
+    }
+
+    fn wrong_stream(&self) -> Outcome {
+        let expected = self.args.expect_name.as_deref().unwrap_or_default();
+        let what = match self.receiver.identity() {
+            Some(identity) => format!(
+                "the sender sends \"{}\" (session {:016x})",
+                identity.name, identity.session
+            ),
+            None => "the sender announces no stream name (udpcast, or ours with --no-verify)"
+                .to_string(),
+        };
+        let message = format!(
+            "{what}, which is not the stream expected (--expect-name \"{expected}\"): refused, nothing written"
+        );
+        Outcome::Failed(ExitReason::WrongStream, message, 1)
     }
 
     fn join_data_group(&mut self, group: Ipv4Addr) -> std::io::Result<()> {
@@ -430,10 +492,18 @@ impl Session<'_, '_> {
                         stats.lost_blocks
                     ));
                 }
+                if let Some(line) = self.sha256.line() {
+                    self.log.info(&line);
+                }
                 self.log.info("Transfer complete.\x07");
             }
+            Outcome::Failed(ExitReason::VerificationFailed, ..) if self.sink_opened => {
+                eprintln!(
+                    "udp-receiver: the output does NOT match what the sender sent ({bytes} bytes written): do not use it"
+                );
+            }
             Outcome::Failed(..) | Outcome::Signalled(_)
-                if bytes > 0 || self.args.file.is_some() =>
+                if bytes > 0 || (self.args.file.is_some() && self.sink_opened) =>
             {
                 eprintln!(
                     "udp-receiver: the output is INCOMPLETE ({bytes} bytes written): do not use it"

@@ -15,10 +15,12 @@ use crate::sender_config;
 use crate::signals;
 use crate::source::{Source, SourceError};
 use crate::stats_json::{sender_report, SenderFigures, Span, StatsFile};
+use crate::verification::{digest_text, identity_line, new_session_id, StreamSha256};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::time::Duration as StdDuration;
+use udpcast_core::extension::{Identity, StreamName};
 use udpcast_core::sender::{Event, LeaveReason, Sender, SenderConfig, SenderError};
 
 /// Datagrams polled from core per round of the send loop.
@@ -136,10 +138,15 @@ fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
 
     let clock = Clock::new();
     let mut storage = vec![0u8; Sender::storage_size(&config)];
-    let sender = match Sender::new(config, &mut storage, clock.now()) {
+    let mut sender = match Sender::new(config, &mut storage, clock.now()) {
         Ok(s) => s,
         Err(e) => return sender_failure(e),
     };
+    if !args.no_verify {
+        let identity = stream_identity(args);
+        log.info(&identity_line(&identity));
+        sender.set_identity(identity);
+    }
     let keyboard = (!args.nokbd)
         .then(|| Keyboard::open_for_sender(args.file.is_some()))
         .flatten();
@@ -150,6 +157,7 @@ fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
         sockets,
         sender,
         source: None,
+        sha256: StreamSha256::new(args.sha256),
         keyboard,
         failure: None,
         progress: Progress::new(
@@ -227,6 +235,7 @@ struct Session<'a, 's> {
     sockets: Sockets,
     sender: Sender<'s>,
     source: Option<Source>,
+    sha256: StreamSha256,
     keyboard: Option<Keyboard>,
     failure: Option<Outcome>,
     progress: Progress,
@@ -348,6 +357,7 @@ impl Session<'_, '_> {
             }
             match source.fill(room) {
                 Ok((n, ended)) => {
+                    self.sha256.update(&room[..n]);
                     self.sender.input_written(n);
                     if ended {
                         self.sender.input_end();
@@ -527,10 +537,40 @@ impl Session<'_, '_> {
                 "stopped before the transfer completed",
             ),
         };
+        if let Some(check) = self.sender.stream_check() {
+            if !self.sender.verifies() {
+                self.log
+                    .info("not verified: no receiver supports verification");
+            }
+            self.log
+                .info(&format!("stream digest: {}", digest_text(&check)));
+        }
         if let Outcome::Success = outcome {
+            if let Some(line) = self.sha256.line() {
+                self.log.info(&line);
+            }
             self.log.info("Transfer complete.\x07");
         }
         outcome
+    }
+}
+
+/// The stream's identity: a fresh session id, `--name` or the input's base name (`stdin`
+/// for standard input), and the size of a file read directly.
+fn stream_identity(args: &SenderArgs) -> Identity {
+    let name = match (&args.name, &args.file) {
+        (Some(name), _) => StreamName::lossy(name),
+        (None, Some(file)) => StreamName::lossy(
+            &file
+                .file_name()
+                .map_or_else(|| file.to_string_lossy(), |n| n.to_string_lossy()),
+        ),
+        (None, None) => StreamName::lossy("stdin"),
+    };
+    Identity {
+        session: new_session_id(),
+        name,
+        total_size: input_size(args),
     }
 }
 

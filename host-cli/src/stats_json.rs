@@ -91,7 +91,9 @@ pub fn receiver_report(outcome: &Outcome, f: &ReceiverFigures) -> Object {
     o.uint("retransmissions", f.stats.blocks_requested)
         .uint("retransmit_requests", f.stats.retransmit_requests)
         .uint("fec_repairs", f.stats.fec_blocks_used)
-        .uint("lost_blocks", f.stats.lost_blocks);
+        .uint("lost_blocks", f.stats.lost_blocks)
+        .uint("slices_verified", f.stats.slices_verified)
+        .uint("slices_failed_check", f.stats.slices_failed);
     o
 }
 

@@ -188,9 +188,28 @@ fn check_sender_traffic(
         let len = msg.encode(&mut buf).unwrap();
         assert_eq!(
             &buf[..len],
-            &d.payload[..],
+            &d.payload[..len.min(d.payload.len())],
             "#{n}: re-encoding differs (non-zero reserved/garbage bytes?)"
         );
+        // Beyond the message: nothing, or exactly one well-formed extension trailer
+        // (verified transfers), and only after messages udpcast reads as fixed-size.
+        let extra = &d.payload[len.min(d.payload.len())..];
+        if !extra.is_empty() {
+            assert!(
+                matches!(
+                    msg,
+                    Message::Hello(_) | Message::Reqack(_) | Message::ConnectReply(_)
+                ),
+                "#{n}: trailing bytes after {:?}",
+                msg.opcode()
+            );
+            let trailer = udpcast_core::extension::Trailer::parse(extra)
+                .unwrap_or_else(|e| panic!("#{n}: malformed trailer: {e}"))
+                .unwrap_or_else(|| {
+                    panic!("#{n}: trailing bytes that are no trailer: {extra:02x?}")
+                });
+            assert!(trailer.session().is_some(), "#{n}: trailer without session");
+        }
         let mut record = |slice: u32, bytes: u32| {
             let known = *slice_bytes.entry(slice).or_insert(bytes);
             assert_eq!(known, bytes, "#{n}: slice {slice} byte count changes");

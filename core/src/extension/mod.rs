@@ -1,18 +1,21 @@
 //! The verified-transfers extension (issue #11, `doc/verified-transfers.md`): stream identity
 //! and end-to-end integrity carried only where udpcast 20120424 never looks.
 //!
-//! Nothing here is used by the state machines yet. This module holds the wire format of the
-//! extension — a versioned *trailer* of typed records appended to fixed-size messages, whose
-//! trailing bytes udpcast ignores (PROTOCOL.md §2.11) — and the checksums it carries
-//! ([`integrity`]).
+//! This module holds the wire format of the extension — a versioned *trailer* of typed
+//! records appended to fixed-size messages, whose trailing bytes udpcast ignores
+//! (PROTOCOL.md §2.11) — the stream [`Identity`] and the checksums it carries
+//! ([`integrity`]). The sender and receiver state machines decide when they are sent and
+//! what a receiver does with them.
 //!
 //! Parsing never panics: every malformed trailer gets a typed [`TrailerError`].
 
 mod error;
+mod identity;
 pub mod integrity;
 mod trailer;
 
 pub use error::{TrailerEncodeError, TrailerError, TrailerPart};
+pub use identity::{Identity, StreamName};
 pub use trailer::{
     trailing_bytes, Record, RecordKind, Records, SliceCheck, StreamCheck, Trailer, TrailerWriter,
 };

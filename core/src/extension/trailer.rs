@@ -189,7 +189,7 @@ impl Record<'_> {
 
 /// A stream name as the extension accepts it: 1–255 bytes of UTF-8 without control
 /// characters (names are printed on terminals, so escape sequences are refused).
-fn check_name(bytes: &[u8]) -> Result<&str, TrailerError> {
+pub(super) fn check_name(bytes: &[u8]) -> Result<&str, TrailerError> {
     if bytes.is_empty() {
         return Err(TrailerError::EmptyName);
     }

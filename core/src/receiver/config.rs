@@ -35,6 +35,10 @@ pub struct ReceiverConfig {
     /// datagram leaves it waiting forever; senders answer duplicates with the same client
     /// number (PROTOCOL.md §6.4), so repeating is safe.
     pub connect_retry: Duration,
+    /// Announce the verified-transfers extension (doc/verified-transfers.md) and, with a
+    /// sender of ours, check every slice and the whole stream. A udpcast sender ignores the
+    /// announcement.
+    pub verify: bool,
 }
 
 impl ReceiverConfig {
@@ -52,6 +56,7 @@ impl ReceiverConfig {
             receive_timeout: None,
             exit_wait: Duration::from_millis(500),
             connect_retry: Duration::from_secs(1),
+            verify: true,
         }
     }
 }

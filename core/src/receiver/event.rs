@@ -1,5 +1,6 @@
 //! What a receiver tells its caller: progress events and the reasons it can fail.
 
+use crate::extension::{StreamCheck, TrailerError};
 use crate::wire::Opcode;
 use core::fmt;
 use core::net::{Ipv4Addr, SocketAddrV4};
@@ -43,11 +44,51 @@ pub enum Event {
         /// Data blocks replaced by zeros.
         blocks: u16,
     },
+    /// A sender of ours announced the stream; [`Receiver::identity`](super::Receiver::identity)
+    /// has its name.
+    Identified {
+        /// The sender's session id.
+        session: u64,
+        /// The stream's length, when the sender knows it.
+        total_size: Option<u64>,
+    },
+    /// The transfer runs, or ended, without end-to-end verification.
+    NotVerified(NotVerifiedReason),
+    /// A complete slice did not match its checksum: it was discarded and asked for again.
+    SliceFailedCheck {
+        /// The slice.
+        slice: u32,
+    },
+    /// Every byte written matches the sender's digest of the whole stream; `Finished`
+    /// follows.
+    Verified(StreamCheck),
     /// The whole stream arrived and DISCONNECT was queued. Drain `output()` and the
     /// transmits, then stop.
     Finished,
     /// The receiver gave up; DISCONNECT was queued if it had connected.
     Failed(ReceiverError),
+}
+
+/// Why a transfer is not verified end to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum NotVerifiedReason {
+    /// The sender is udpcast (or ours with verification off): it announced no extension.
+    PlainSender,
+    /// We joined a stream already under way: the whole-stream digest covers bytes we never
+    /// saw (each slice we did see was still checked).
+    JoinedLate,
+}
+
+impl fmt::Display for NotVerifiedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotVerifiedReason::PlainSender => "the sender does not support verification",
+            NotVerifiedReason::JoinedLate => {
+                "joined the stream late, so the whole-stream digest cannot be compared"
+            }
+        })
+    }
 }
 
 /// Why a receiver gave up.
@@ -105,6 +146,27 @@ pub enum ReceiverError {
         /// The most blocks a slot holds.
         capacity: u32,
     },
+    /// The stream is not the one asked for (`--expect-name`): another name, or a sender
+    /// that announces none. Nothing was written.
+    WrongStream,
+    /// The sender announced the extension but not the stream's identity.
+    MissingIdentity,
+    /// The sender's extension data is malformed.
+    BadTrailer(TrailerError),
+    /// A passive receiver got a slice that fails its checksum and cannot ask for it again.
+    CorruptSlice {
+        /// The slice.
+        slice: u32,
+    },
+    /// The stream ended without the sender's whole-stream digest.
+    MissingStreamDigest,
+    /// What was written differs from what the sender sent.
+    StreamMismatch {
+        /// The sender's digest.
+        expected: StreamCheck,
+        /// The digest of what this receiver wrote.
+        actual: StreamCheck,
+    },
 }
 
 impl fmt::Display for ReceiverError {
@@ -146,6 +208,23 @@ impl fmt::Display for ReceiverError {
             } => write!(
                 f,
                 "slice {slice} has {blocks} blocks, more than the {capacity} a storage slot holds"
+            ),
+            ReceiverError::WrongStream => f.write_str("not the stream expected (--expect-name)"),
+            ReceiverError::MissingIdentity => {
+                f.write_str("the sender announced verification but no stream identity")
+            }
+            ReceiverError::BadTrailer(e) => write!(f, "malformed extension data: {e}"),
+            ReceiverError::CorruptSlice { slice } => write!(
+                f,
+                "slice {slice} fails its checksum and a passive receiver cannot ask for it again"
+            ),
+            ReceiverError::MissingStreamDigest => {
+                f.write_str("the stream ended without the sender's digest: not verified")
+            }
+            ReceiverError::StreamMismatch { expected, actual } => write!(
+                f,
+                "verification FAILED: wrote {} bytes with crc64 {:016x}, the sender sent {} bytes with crc64 {:016x}",
+                actual.bytes, actual.crc64, expected.bytes, expected.crc64
             ),
         }
     }

@@ -20,11 +20,14 @@ mod event;
 mod slot;
 #[cfg(test)]
 mod tests;
+mod verification;
 
 pub use config::ReceiverConfig;
-pub use event::{Connection, Event, ReceiverError};
+pub use event::{Connection, Event, NotVerifiedReason, ReceiverError};
 
 use crate::addressing;
+use crate::extension::integrity::StreamDigest;
+use crate::extension::{trailing_bytes, StreamName, Trailer, VERIFIED};
 use crate::fec;
 use crate::time::Instant;
 use crate::transmit::Transmit;
@@ -35,6 +38,7 @@ use crate::wire::{
 use core::net::{Ipv4Addr, SocketAddrV4};
 use heapless::Deque;
 use slot::{Slot, SlotState, Stored};
+use verification::{ReqackVerdict, Verification};
 
 /// Slices tracked at once, as udpcast's receiver does (PROTOCOL.md §6.3): the sender keeps
 /// at most two in flight, which leaves two slots for complete slices not yet written out.
@@ -69,6 +73,16 @@ pub struct ReceiverStats {
     pub rogue_datagrams: u64,
     /// Datagrams that are not udpcast messages, or contradict the slice they claim.
     pub malformed_datagrams: u64,
+    /// Verified transfers: slices that matched their checksum.
+    pub slices_verified: u64,
+    /// Verified transfers: complete slices that failed their checksum and were asked for
+    /// again in full.
+    pub slices_failed: u64,
+    /// Verified transfers: slices written without a check (none arrived, or lost blocks
+    /// were given up on); the whole-stream digest still decides.
+    pub slices_unchecked: u64,
+    /// Messages from the sender's address that belong to another session.
+    pub other_session_messages: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +166,13 @@ pub struct Receiver<'s> {
     /// first decoding, once the block size is known (it holds 16 KiB of matrix scratch, so
     /// it lives here rather than on the stack).
     fec_decoder: Option<fec::Decoder>,
+    /// Verified transfers: set once a sender of ours announced the stream.
+    verification: Option<Verification>,
+    expected_name: Option<StreamName>,
+    /// Digest of every byte handed out, for the end of a verified transfer.
+    digest: StreamDigest,
+    /// The first slice handed out: not 0 when we joined a stream late.
+    first_output: Option<u32>,
     stats: ReceiverStats,
 }
 
@@ -181,6 +202,10 @@ impl<'s> Receiver<'s> {
             exit_at: None,
             fec_kernel: fec::Kernel::detect(),
             fec_decoder: None,
+            verification: None,
+            expected_name: None,
+            digest: StreamDigest::new(),
+            first_output: None,
             stats: ReceiverStats::default(),
         };
         if !config.passive {
@@ -231,7 +256,7 @@ impl<'s> Receiver<'s> {
             return;
         };
         let result = match self.session {
-            None => self.discover(now, from, message),
+            None => self.discover(now, from, message, datagram),
             Some(session) if from != session.sender => {
                 // §1.7: during the transfer only the sender's own address and port count.
                 self.stats.rogue_datagrams += 1;
@@ -239,7 +264,7 @@ impl<'s> Receiver<'s> {
             }
             Some(session) => {
                 self.last_from_sender = now;
-                self.transfer(now, session, message)
+                self.transfer(now, session, message, datagram)
             }
         };
         if let Err(error) = result {
@@ -318,7 +343,11 @@ impl<'s> Receiver<'s> {
             Pending::ConnectReq(to) => (
                 Some(*to),
                 ConnectReq {
-                    capabilities: Capabilities::RECEIVER,
+                    capabilities: if self.config.verify {
+                        Capabilities::RECEIVER | VERIFIED
+                    } else {
+                        Capabilities::RECEIVER
+                    },
                     receive_buffer: self.config.receive_buffer,
                 }
                 .encode(buf),
@@ -366,6 +395,9 @@ impl<'s> Receiver<'s> {
         if self.joining || slot.state != SlotState::Complete || slot.slice != self.next_output {
             return &[];
         }
+        if self.holds_output(index, slot.slice) {
+            return &[];
+        }
         let bytes = slot.bytes.unwrap_or(0) as usize;
         let region = slot_region(self.storage, &session, index);
         region.get(self.output_pos..bytes).unwrap_or(&[])
@@ -376,6 +408,15 @@ impl<'s> Receiver<'s> {
     pub fn consume_output(&mut self, written: usize) {
         let available = self.output().len();
         let written = written.min(available);
+        if let (Some(session), true) = (self.session, self.verification.is_some() && written > 0) {
+            let region = slot_region(self.storage, &session, slot_index(self.next_output));
+            let start = self.output_pos;
+            self.digest
+                .update(region.get(start..start + written).unwrap_or(&[]));
+        }
+        if written > 0 {
+            self.first_output.get_or_insert(self.next_output);
+        }
         self.output_pos += written;
         self.stats.bytes_output += written as u64;
         if written == available && available != 0 {
@@ -395,7 +436,9 @@ impl<'s> Receiver<'s> {
         now: Instant,
         from: SocketAddrV4,
         message: Message,
+        datagram: &[u8],
     ) -> Result<(), ReceiverError> {
+        let trailer = trailer_of(&message, datagram);
         match message {
             Message::ConnectReply(reply) => {
                 let client = reply.client_number.ok_or(ReceiverError::Refused)?;
@@ -411,7 +454,14 @@ impl<'s> Receiver<'s> {
                     reply.block_size,
                     address,
                     self.config.passive,
-                )
+                )?;
+                let trailer = match trailer {
+                    Err(e) if reply.capabilities.contains(VERIFIED) => {
+                        return Err(ReceiverError::BadTrailer(e))
+                    }
+                    t => t.ok().flatten(),
+                };
+                self.identify(reply.capabilities, trailer, false)
             }
             Message::Hello(hello) => {
                 if hello.kind == crate::wire::HelloKind::Streaming {
@@ -424,7 +474,9 @@ impl<'s> Receiver<'s> {
                 };
                 let block_size = u32::from(hello.block_size);
                 if self.config.passive || hello.capabilities.contains(Capabilities::ASYNC) {
-                    self.connect(now, from, 0, block_size, address, true)
+                    self.connect(now, from, 0, block_size, address, true)?;
+                    let trailer = trailer.map_err(ReceiverError::BadTrailer)?;
+                    self.identify(hello.capabilities, trailer, true)
                 } else {
                     self.hello_from = Some(from);
                     self.send_connect_req(now);
@@ -510,6 +562,7 @@ impl<'s> Receiver<'s> {
         now: Instant,
         session: Session,
         message: Message,
+        datagram: &[u8],
     ) -> Result<(), ReceiverError> {
         let is_data = matches!(
             message,
@@ -560,7 +613,16 @@ impl<'s> Receiver<'s> {
                 );
                 self.after_store(now, index, stored)
             }
-            Message::Reqack(reqack) => self.answer(now, session, &reqack),
+            Message::Reqack(reqack) => {
+                let Ok(trailer) = trailer_of(&message, datagram) else {
+                    self.stats.malformed_datagrams += 1;
+                    return Ok(());
+                };
+                match self.take_reqack_trailer(&reqack, trailer) {
+                    ReqackVerdict::Answer => self.answer(now, session, &reqack),
+                    ReqackVerdict::Ignore => Ok(()),
+                }
+            }
             // Repeated hellos and replies to our repeated requests.
             _ => Ok(()),
         }
@@ -599,6 +661,13 @@ impl<'s> Receiver<'s> {
         }
         let index = match self.admit(reqack.slice)? {
             Admission::Done => {
+                let index = slot_index(reqack.slice);
+                let slot = &self.slots[index];
+                let held = slot.state == SlotState::Complete && slot.slice == reqack.slice;
+                if held && !self.slice_passes(index)? {
+                    self.ask_again(session, reqack, index);
+                    return Ok(());
+                }
                 self.queue(Pending::Ok(reqack.slice));
                 return Ok(());
             }
@@ -607,29 +676,39 @@ impl<'s> Receiver<'s> {
             Admission::Slot(index) => index,
         };
         self.learn_bytes(now, index, reqack.bytes)?;
-        let slot = &self.slots[index];
-        if slot.state == SlotState::Complete {
+        if self.slots[index].state == SlotState::Complete && self.slice_passes(index)? {
             self.queue(Pending::Ok(reqack.slice));
         } else {
-            // Cells holding FEC blocks will be rebuilt: report them as received, so the
-            // sender resends only what FEC cannot make up for (udpcast asks for all).
-            let mut received = slot.received.clone();
-            let blocks = slot.blocks(session.block_size);
-            for cell in 0..blocks {
-                if slot.fec_row_at(cell).is_some() {
-                    received.insert(cell);
-                }
-            }
-            self.stats.retransmit_requests += 1;
-            let missing = (0..blocks).filter(|&cell| !received.contains(cell)).count();
-            self.stats.blocks_requested += missing as u64;
-            self.queue(Pending::Retransmit {
-                slice: reqack.slice,
-                rxmit: reqack.rxmit,
-                received,
-            });
+            self.ask_again(session, reqack, index);
         }
         Ok(())
+    }
+
+    /// RETRANSMIT for what slot `index` lacks: a passive receiver keeps quiet. A slice
+    /// that failed its check lacks everything, so the sender resends all of it.
+    fn ask_again(&mut self, session: Session, reqack: &Reqack, index: usize) {
+        let slot = &self.slots[index];
+        if slot.state == SlotState::Complete {
+            // Held for its check (passive): nothing to ask.
+            return;
+        }
+        // Cells holding FEC blocks will be rebuilt: report them as received, so the
+        // sender resends only what FEC cannot make up for (udpcast asks for all).
+        let mut received = slot.received.clone();
+        let blocks = slot.blocks(session.block_size);
+        for cell in 0..blocks {
+            if slot.fec_row_at(cell).is_some() {
+                received.insert(cell);
+            }
+        }
+        self.stats.retransmit_requests += 1;
+        let missing = (0..blocks).filter(|&cell| !received.contains(cell)).count();
+        self.stats.blocks_requested += missing as u64;
+        self.queue(Pending::Retransmit {
+            slice: reqack.slice,
+            rxmit: reqack.rxmit,
+            received,
+        });
     }
 
     /// Decides where a packet of `slice` goes, opening its slot if the slice is new
@@ -660,6 +739,9 @@ impl<'s> Receiver<'s> {
                 return Err(ReceiverError::DroppedBySender { slice, incomplete });
             }
             self.give_up(incomplete)?;
+        }
+        if self.passive() {
+            self.release_unchecked(|held| held.saturating_add(1) < slice);
         }
         if slice >= self.next_output.saturating_add(SLOTS as u32) {
             return Ok(Admission::NoRoom);
@@ -716,6 +798,7 @@ impl<'s> Receiver<'s> {
             blocks: lost as u16,
         });
         self.complete_slot(index);
+        self.pass_unchecked(index);
         Ok(())
     }
 
@@ -770,6 +853,10 @@ impl<'s> Receiver<'s> {
             self.decode(index);
         }
         self.complete_slot(index);
+        // Checked now if its check came first; a failure empties the slot again.
+        if self.has_check(index) {
+            self.slice_passes(index)?;
+        }
         self.check_end(now)
     }
 
@@ -829,6 +916,10 @@ impl<'s> Receiver<'s> {
     fn try_finish(&mut self) {
         self.exit_at = None;
         if Some(self.next_output) == self.end_slice {
+            if let Err(error) = self.stream_verdict() {
+                self.fail(error);
+                return;
+            }
             self.leave();
             self.phase = Phase::Finished;
             self.event(Event::Finished);
@@ -867,6 +958,20 @@ impl<'s> Receiver<'s> {
         }
         let _ = self.events.push_back(event);
     }
+}
+
+/// The extension trailer after a message's fixed part, for the messages that may carry one.
+fn trailer_of<'d>(
+    message: &Message,
+    datagram: &'d [u8],
+) -> Result<Option<Trailer<'d>>, crate::extension::TrailerError> {
+    let fixed = match message {
+        Message::ConnectReply(_) => crate::wire::ConnectReply::LEN,
+        Message::Hello(_) => crate::wire::Hello::LEN,
+        Message::Reqack(_) => Reqack::LEN,
+        _ => return Ok(None),
+    };
+    Trailer::parse(trailing_bytes(datagram, fixed))
 }
 
 fn slot_index(slice: u32) -> usize {

@@ -127,7 +127,19 @@ fn first_connect_req_goes_to_the_rendezvous_at_p_plus_1_with_capabilities_and_rc
     let out = sent(&mut rx);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, SocketAddrV4::new(BCAST, 9001));
-    assert_eq!(&out[0].1[..], &[0, 3, 0, 0, 0, 0, 0, 9, 0, 3, 0x40, 0][..]);
+    // Capabilities 0x40000009: udpcast's 0x09 plus the verified-transfers bit, which a
+    // udpcast sender ANDs away (doc/verified-transfers.md §2).
+    assert_eq!(
+        &out[0].1[..],
+        &[0, 3, 0, 0, 0x40, 0, 0, 9, 0, 3, 0x40, 0][..]
+    );
+    let mut plain = config();
+    plain.verify = false;
+    let mut rx = Receiver::new(plain, &mut storage, t(0));
+    assert_eq!(
+        &sent(&mut rx)[0].1[..],
+        &[0, 3, 0, 0, 0, 0, 0, 9, 0, 3, 0x40, 0][..]
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A slice on its way: its first transmission, and the REQACK rounds until every receiver
 //! holds it (PROTOCOL.md §3.6, §3.7).
 
+use crate::extension::SliceCheck;
 use crate::time::Instant;
 use crate::wire::Bitmap1024;
 
@@ -35,6 +36,8 @@ pub(crate) struct Flight {
     pub(crate) first_reqack_at: Option<Instant>,
     /// Every receiver has answered one of its REQACKs: each has opened the slice.
     pub(crate) seen_by_all: bool,
+    /// Its checksum, for the REQACK trailer of a verified transfer.
+    pub(crate) check: Option<SliceCheck>,
 }
 
 impl Flight {
@@ -60,6 +63,7 @@ impl Flight {
             reqack_at: None,
             first_reqack_at: None,
             seen_by_all: false,
+            check: None,
         }
     }
 

@@ -23,11 +23,13 @@ mod participants;
 mod record;
 #[cfg(test)]
 mod tests;
+mod verification;
 
 pub use config::{Duplex, FecParams, PointToPoint, SenderConfig};
 pub use event::{Event, LeaveReason, SenderError};
 pub use record::{DropReason, ReceiverRecord, ReceiverStatus};
 
+use crate::extension::{Identity, StreamCheck, VERIFIED};
 use crate::fec::{Encoder, FecConfig, Kernel};
 use crate::rate::RateLimiter;
 use crate::time::{Duration, Instant};
@@ -39,6 +41,7 @@ use core::net::{Ipv4Addr, SocketAddrV4};
 use flight::Flight;
 use heapless::Deque;
 use participants::{Admission, Participants};
+use verification::Verification;
 
 /// Slices the sender keeps: acknowledged one, transmitted one, one being filled.
 const SLOTS: usize = 3;
@@ -90,6 +93,8 @@ enum Control {
     Reply {
         to: SocketAddrV4,
         client: Option<u16>,
+        /// The receiver announced the verified-transfers extension.
+        verified: bool,
     },
     Reqack,
 }
@@ -129,6 +134,11 @@ pub struct Sender<'s> {
     /// When pacing allows the datagram it last refused.
     paced_until: Option<Instant>,
     fec: Option<Encoder>,
+    /// Verified transfers, once the caller gave the stream's identity.
+    verification: Option<Verification>,
+    /// Whether REQACKs carry slice checks: some receiver announced the extension (or, in
+    /// async mode, nobody can say, so they always do). Fixed at the start.
+    reqack_trailers: bool,
     stats: SenderStats,
 }
 
@@ -203,6 +213,8 @@ impl<'s> Sender<'s> {
             rate: config.max_bitrate.map(|r| RateLimiter::new(r, now)),
             paced_until: None,
             fec,
+            verification: None,
+            reqack_trailers: false,
             stats: SenderStats {
                 slice_size,
                 ..SenderStats::default()
@@ -217,6 +229,33 @@ impl<'s> Sender<'s> {
         if let Some(e) = self.fec.as_mut() {
             *e = Encoder::new(e.config(), kernel);
         }
+    }
+
+    /// Offers verified transfers (doc/verified-transfers.md) with this identity to the
+    /// receivers that announce the extension; the others see plain udpcast. Only before the
+    /// transfer starts.
+    pub fn set_identity(&mut self, identity: Identity) {
+        if self.phase == Phase::Negotiating {
+            self.verification = Some(Verification::new(identity));
+        }
+    }
+
+    /// The identity given to [`set_identity`](Self::set_identity).
+    pub fn identity(&self) -> Option<&Identity> {
+        self.verification.as_ref().map(|v| &v.identity)
+    }
+
+    /// Whether slices go out with their checks: some receiver speaks the extension (always
+    /// in async mode, when an identity was given). Known once [`Event::Started`] came.
+    pub fn verifies(&self) -> bool {
+        self.reqack_trailers
+    }
+
+    /// The whole stream's digest, once the input ended and its last slice was formed.
+    pub fn stream_check(&self) -> Option<StreamCheck> {
+        self.verification
+            .as_ref()
+            .and_then(Verification::stream_check)
     }
 
     /// Counters so far.
@@ -409,27 +448,34 @@ impl<'s> Sender<'s> {
     ) -> Option<(usize, SocketAddrV4)> {
         let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
         match control {
-            Control::Hello(kind) => {
-                let hello = Hello {
-                    kind,
-                    capabilities: self.capabilities,
-                    data_address: self.announced_address(),
-                    block_size: self.config.block_size,
-                };
-                Some((hello.encode(buf).ok()?, rendezvous))
-            }
-            Control::Reply { to, client } => {
+            Control::Hello(kind) => Some((self.encode_hello(kind, buf)?, rendezvous)),
+            Control::Reply {
+                to,
+                client,
+                verified,
+            } => {
                 let data_address = match self.config.pointopoint {
                     PointToPoint::Always => *to.ip(),
                     _ => self.config.data_group,
                 };
+                // Only a receiver of ours learns that we are: the reply goes to it alone.
+                let verification = self.verification.as_ref().filter(|_| verified);
+                let mut capabilities = self.capabilities;
+                if verification.is_some() {
+                    capabilities |= VERIFIED;
+                }
                 let reply = ConnectReply {
                     client_number: client,
                     block_size: u32::from(self.config.block_size),
-                    capabilities: self.capabilities,
+                    capabilities,
                     data_address,
                 };
-                Some((reply.encode(buf).ok()?, to))
+                let len = reply.encode(buf).ok()?;
+                let len = match verification {
+                    Some(v) => v.append_identity(buf, len),
+                    None => len,
+                };
+                Some((len, to))
             }
             Control::Reqack => {
                 let r = self.r.as_mut()?;
@@ -440,8 +486,29 @@ impl<'s> Sender<'s> {
                     rxmit: r.rxmit,
                     ready: &r.ready,
                 };
-                Some((reqack.encode(buf).ok()?, self.destination))
+                let len = reqack.encode(buf).ok()?;
+                let len = match self.verification.as_ref().filter(|_| self.reqack_trailers) {
+                    Some(v) => v.append_reqack(buf, len, r.check),
+                    None => len,
+                };
+                Some((len, self.destination))
             }
+        }
+    }
+
+    /// A HELLO; in async mode, where no receiver says who it is, it carries the identity
+    /// for receivers of ours (udpcast's read only the first 28 bytes, §2.11).
+    fn encode_hello(&self, kind: HelloKind, buf: &mut [u8]) -> Option<usize> {
+        let hello = Hello {
+            kind,
+            capabilities: self.capabilities,
+            data_address: self.announced_address(),
+            block_size: self.config.block_size,
+        };
+        let len = hello.encode(buf).ok()?;
+        match self.verification.as_ref() {
+            Some(v) if self.config.asynchronous => Some(v.append_identity(buf, len)),
+            _ => Some(len),
         }
     }
 
@@ -476,7 +543,11 @@ impl<'s> Sender<'s> {
                     Admission::Known(client) => Some(client),
                     Admission::Refused => None,
                 };
-                self.control(Control::Reply { to: from, client });
+                self.control(Control::Reply {
+                    to: from,
+                    client,
+                    verified: req.capabilities.contains(VERIFIED),
+                });
             }
             // GO starts the transfer whoever sends it (udpcast does not check, §3.2).
             Message::Go => self.start(now),
@@ -573,6 +644,12 @@ impl<'s> Sender<'s> {
             }
         };
         self.destination = SocketAddrV4::new(data, port);
+        self.reqack_trailers = self.verification.is_some()
+            && (self.config.asynchronous
+                || self
+                    .participants
+                    .iter()
+                    .any(|(_, p)| p.capabilities.contains(VERIFIED)));
         self.phase = Phase::Transferring;
         self.controls.clear();
         self.rate = self.config.max_bitrate.map(|r| RateLimiter::new(r, now));
@@ -693,6 +770,11 @@ impl<'s> Sender<'s> {
         };
         if self.config.asynchronous {
             if r.bytes != 0 || self.fec.is_some() {
+                // Verified async transfers send one REQACK per slice, for its check: a
+                // receiver of ours verifies the slice then, and asks for nothing.
+                if self.reqack_trailers {
+                    return true;
+                }
                 r.reqack_at = Some(now);
                 return false;
             }
@@ -840,13 +922,18 @@ impl<'s> Sender<'s> {
         }
         self.end_formed = end;
         self.stats.bytes_sent += bytes as u64;
-        self.x = Some(Flight::new(
+        let mut flight = Flight::new(
             filling.slot,
             self.next_slice,
             bytes as u32,
             blocks,
             fec_blocks,
-        ));
+        );
+        if let Some(v) = self.verification.as_mut() {
+            let base = filling.slot * slot_size(&self.config);
+            flight.check = v.cut(self.next_slice, &self.storage[base..base + bytes]);
+        }
+        self.x = Some(flight);
         self.next_slice = self.next_slice.wrapping_add(1);
         true
     }
@@ -866,14 +953,8 @@ impl<'s> Sender<'s> {
         let hello_at = u32::from(x.blocks).saturating_sub(offset);
         if streaming && !x.streaming_hello_sent && x.next == hello_at {
             x.streaming_hello_sent = true;
-            let hello = Hello {
-                kind: HelloKind::Streaming,
-                capabilities: self.capabilities,
-                data_address: self.announced_address(),
-                block_size: self.config.block_size,
-            };
             let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
-            return Some((hello.encode(buf).ok()?, rendezvous));
+            return Some((self.encode_hello(HelloKind::Streaming, buf)?, rendezvous));
         }
         let packet = x.next;
         x.next += 1;

@@ -28,6 +28,9 @@ enum Opt {
     StatPeriod,
     PrintUncompressed,
     StatsJson,
+    ExpectName,
+    Sha256,
+    NoVerify,
     License,
     Help,
     Version,
@@ -108,6 +111,9 @@ const SPECS: &[Spec<Opt>] = &[
         Arg::Required,
     ),
     opt(Opt::StatsJson, &["stats-json"], None, Arg::Required),
+    opt(Opt::ExpectName, &["expect-name"], None, Arg::Required),
+    opt(Opt::Sha256, &["sha256"], None, Arg::None),
+    opt(Opt::NoVerify, &["no-verify"], None, Arg::None),
     opt(Opt::License, &["license"], Some('L'), Arg::None),
     opt(Opt::Help, &["help"], Some('h'), Arg::None),
     opt(Opt::Version, &["version"], Some('V'), Arg::None),
@@ -117,7 +123,7 @@ const SPECS: &[Spec<Opt>] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReceiverCommand {
     /// Receive.
-    Run(ReceiverArgs),
+    Run(Box<ReceiverArgs>),
     /// Print the usage and exit 0.
     Help,
     /// Print the version and exit 0.
@@ -168,6 +174,12 @@ pub struct ReceiverArgs {
     pub print_uncompressed: Option<bool>,
     /// `--stats-json` (ours): where the end-of-run report goes; `-` is stderr.
     pub stats_json: Option<PathBuf>,
+    /// `--expect-name` (ours): refuse a stream announced under another name, or none.
+    pub expect_name: Option<String>,
+    /// `--sha256` (ours): print the SHA-256 of the stream written.
+    pub sha256: bool,
+    /// `--no-verify` (ours): do not announce verified transfers; plain udpcast.
+    pub no_verify: bool,
 }
 
 impl Default for ReceiverArgs {
@@ -192,6 +204,9 @@ impl Default for ReceiverArgs {
             stat_period_ms: 500,
             print_uncompressed: None,
             stats_json: None,
+            expect_name: None,
+            sha256: false,
+            no_verify: false,
         }
     }
 }
@@ -202,7 +217,8 @@ pub const USAGE: &str = "udp-receiver [--file file] [--pipe pipe] [--portbase po
 [--mcast-rdv-address mcast-rdv-address] [--rcvbuf buf] [--nokbd] [--exit-wait milliseconds] \
 [--nosync] [--sync] [--start-timeout sto] [--receive-timeout rct] [--passive] \
 [--ignore-lost-data] [--stat-period millis] [--print-uncompressed-position flag] \
-[--stats-json file] [--license] [--help] [--version]";
+[--stats-json file] [--expect-name name] [--sha256] [--no-verify] [--license] [--help] \
+[--version]";
 
 /// Every option `udp-receiver` knows, as its manual page and shell completions must list it.
 pub fn option_names() -> Vec<Names> {
@@ -247,6 +263,9 @@ pub fn parse_receiver_args(
                 a.print_uncompressed = Some(value::number::<u8>(name, v)? != 0)
             }
             Opt::StatsJson => a.stats_json = Some(value.into()),
+            Opt::ExpectName => a.expect_name = Some(value),
+            Opt::Sha256 => a.sha256 = true,
+            Opt::NoVerify => a.no_verify = true,
             Opt::License => return Ok(ReceiverCommand::License),
             Opt::Help => return Ok(ReceiverCommand::Help),
             Opt::Version => return Ok(ReceiverCommand::Version),
@@ -261,7 +280,12 @@ pub fn parse_receiver_args(
     if a.ttl == 0 {
         return Err(UsageError::BadValue("--ttl".into(), "0".into()));
     }
-    Ok(ReceiverCommand::Run(a))
+    if let Some(name) = &a.expect_name {
+        if udpcast_core::extension::StreamName::new(name).is_err() {
+            return Err(UsageError::BadValue("--expect-name".into(), name.clone()));
+        }
+    }
+    Ok(ReceiverCommand::Run(Box::new(a)))
 }
 
 /// udpcast treats a zero timeout as "no timeout".
@@ -275,7 +299,7 @@ mod tests {
 
     fn run(args: &[&str]) -> ReceiverArgs {
         match parse_receiver_args(args.iter().map(|s| s.to_string())) {
-            Ok(ReceiverCommand::Run(a)) => a,
+            Ok(ReceiverCommand::Run(a)) => *a,
             other => panic!("{other:?}"),
         }
     }

@@ -51,6 +51,9 @@ enum Opt {
     PidFile,
     Kill,
     StatsJson,
+    Name,
+    Sha256,
+    NoVerify,
     License,
     Help,
     Version,
@@ -176,6 +179,9 @@ const SPECS: &[Spec<Opt>] = &[
     opt(Opt::PidFile, &["pid-file"], None, Value),
     opt(Opt::Kill, &["kill"], Some('K'), Flag),
     opt(Opt::StatsJson, &["stats-json"], None, Value),
+    opt(Opt::Name, &["name"], None, Value),
+    opt(Opt::Sha256, &["sha256"], None, Flag),
+    opt(Opt::NoVerify, &["no-verify"], None, Flag),
     opt(Opt::License, &["license"], Some('L'), Flag),
     opt(Opt::Help, &["help"], Some('h'), Flag),
     opt(Opt::Version, &["version"], Some('V'), Flag),
@@ -292,6 +298,12 @@ pub struct SenderArgs {
     pub pid_file: Option<PathBuf>,
     /// `--stats-json` (ours): where the end-of-run report goes; `-` is stderr.
     pub stats_json: Option<PathBuf>,
+    /// `--name` (ours): the stream's name announced to our receivers.
+    pub name: Option<String>,
+    /// `--sha256` (ours): print the SHA-256 of the stream sent.
+    pub sha256: bool,
+    /// `--no-verify` (ours): offer no verified transfers; plain udpcast for everyone.
+    pub no_verify: bool,
 }
 
 /// The usage line.
@@ -304,7 +316,7 @@ pub const USAGE: &str = "udp-sender [--file file] [--full-duplex] [--half-duplex
 [--autostart n] [--min-receivers n] [--min-wait sec] [--max-wait sec] [--start-timeout sec] \
 [--retries-until-drop n] [--drop-timeout sec] [--nokbd] [--streaming] [--rehello-offset n] \
 [--sendbuf size] [--stat-period ms] [--daemon-mode] [--pid-file file] [--kill] \
-[--stats-json file] [--license] [--help] [--version]";
+[--stats-json file] [--name name] [--sha256] [--no-verify] [--license] [--help] [--version]";
 
 /// Every option `udp-sender` knows, as its manual page and shell completions must list it.
 pub fn option_names() -> Vec<Names> {
@@ -374,6 +386,14 @@ pub fn parse_sender_args(
             Opt::PidFile => a.pid_file = Some(value.into()),
             Opt::Kill => kill = true,
             Opt::StatsJson => a.stats_json = Some(value.into()),
+            Opt::Name => {
+                if udpcast_core::extension::StreamName::new(v).is_err() {
+                    return Err(UsageError::BadValue(name.clone(), value));
+                }
+                a.name = Some(value)
+            }
+            Opt::Sha256 => a.sha256 = true,
+            Opt::NoVerify => a.no_verify = true,
             Opt::License => return Ok(SenderCommand::License),
             Opt::Help => return Ok(SenderCommand::Help),
             Opt::Version => return Ok(SenderCommand::Version),
