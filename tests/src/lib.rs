@@ -9,3 +9,4 @@ pub mod lab;
 pub mod memnet;
 pub mod pcap;
 pub mod pxe;
+pub mod room;
