@@ -19,9 +19,13 @@ pub fn identity_line(identity: &Identity) -> String {
     )
 }
 
-/// `N bytes, crc64 0123456789abcdef`: the digest both sides print, to compare by eye.
+/// `N bytes, crc32c 89abcdef`: the digest both sides print, to compare by eye.
 pub fn digest_text(check: &StreamCheck) -> String {
-    format!("{} bytes, crc64 {:016x}", grouped(check.bytes), check.crc64)
+    format!(
+        "{} bytes, crc32c {:08x}",
+        grouped(check.bytes),
+        check.crc32c
+    )
 }
 
 /// A session id for a new run: random enough that two runs on one LAN never share one.

@@ -3,6 +3,7 @@
 //! lab of Linux namespaces the interop tests run in (`lab`), and the PXE room in it where
 //! emulated machines boot the boot image from the network (`pxe`).
 
+pub mod corrupt;
 pub mod fixtures;
 pub mod garbage;
 pub mod lab;

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use udpcast_core::extension::{Trailer, VERIFIED};
 use udpcast_core::wire::{ConnectReply, Message, Reqack};
+use udpcast_tests::corrupt;
 use udpcast_tests::lab::{self, Loss, Proc};
 use udpcast_tests::pcap::UdpDatagram;
 use udpcast_tests::room::{Impl, Room};
@@ -111,6 +112,88 @@ fn ours_to_ours_verifies_in_every_mode_under_loss() {
                 .contains("Stream \"in.img\", 6 000 000 bytes, session "));
         }
     }
+}
+
+/// Payload bytes flipped on the wire toward host 1 (UDP checksum kept valid): its receiver
+/// finds the bad slices, asks for them again and still writes the image; host 2 sees no
+/// damage. Whatever happens, no receiver says `verified` over a copy that differs.
+#[test]
+fn corrupted_blocks_are_caught_asked_for_again_and_the_copy_verifies() {
+    let Some(r) = room(3, &[]) else { return };
+    let _turn = heavy();
+    let input = r.input("in.img", 8_000_000, 8);
+    // 2 ‰ of DATA datagrams, each on its own (no GSO runs): about one slice in four is
+    // damaged at the default 112 blocks per slice.
+    let mut r = r;
+    r.no_gso = true;
+    let rule = corrupt::corrupt_data_payloads(&r.lab, 1, 2).unwrap();
+    let stats = r.lab.path("rx1.json");
+    let stats_arg = stats.to_str().unwrap().to_string();
+    let mut damaged = r.receiver(1, Impl::Ours, &["--nokbd", "--stats-json", &stats_arg]);
+    let mut clean = r.receiver(2, Impl::Ours, &["--nokbd"]);
+    let mut tx = r.sender(Impl::Ours, &["--nokbd", "--min-receivers", "2"], &input);
+    {
+        let mut all = [&mut tx, &mut damaged, &mut clean];
+        lab::expect_all_success(&mut all, LIMIT);
+    }
+    let counters = rule.remove().unwrap();
+    assert!(counters.corrupted > 0, "nothing was damaged: {counters:?}");
+    r.assert_intact(&input, &[1, 2]);
+    assert_verified_as_sent(&tx, &damaged);
+    assert_verified_as_sent(&tx, &clean);
+    let said = damaged.stderr();
+    let caught = said
+        .matches("failed its checksum: discarded and asked for again")
+        .count();
+    assert!(caught > 0, "no bad slice was noticed:\n{said}");
+    let report = std::fs::read_to_string(&stats).unwrap();
+    assert!(
+        report.contains(&format!("\"slices_failed_check\":{caught}")),
+        "{report}"
+    );
+    assert!(!clean.stderr().contains("failed its checksum"));
+    eprintln!(
+        "{} DATA datagrams damaged toward host 1, {caught} slices failed their check",
+        counters.corrupted
+    );
+}
+
+/// Async (no return channel): a damaged slice cannot be asked for again, so our receiver
+/// fails, says the output does not match, and never claims `verified`.
+#[test]
+fn async_corruption_fails_the_receiver_loudly() {
+    let Some(mut r) = room(2, &[]) else { return };
+    let _turn = heavy();
+    r.no_gso = true;
+    let input = r.input("in.img", 4_000_000, 9);
+    let rule = corrupt::corrupt_data_payloads(&r.lab, 1, 20).unwrap();
+    let mut rx = r.receiver(
+        1,
+        Impl::Ours,
+        &["--nokbd", "--start-timeout", "20", "--receive-timeout", "5"],
+    );
+    let mut tx = r.sender(
+        Impl::Ours,
+        &[
+            "--nokbd",
+            "--async",
+            "--fec",
+            "8x8/128",
+            "--max-bitrate",
+            "100m",
+            "--autostart",
+            "2",
+        ],
+        &input,
+    );
+    let status = rx.wait_timeout(LIMIT).unwrap();
+    let _ = tx.wait_timeout(LIMIT);
+    assert!(rule.remove().unwrap().corrupted > 0);
+    let said = rx.stderr();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{said}");
+    assert!(said.contains("fails its checksum"), "{said}");
+    assert_eq!(digest_after(&said, "verified: "), None, "{said}");
+    assert!(!r.intact(&input, 1));
 }
 
 #[test]
@@ -225,10 +308,10 @@ fn our_sender_with_a_debian_and_our_receiver_in_one_room() {
                 assert_eq!(t.name(), Some("in.img"));
                 assert_eq!(t.total_size(), Some(4_000_000));
             }
-            Message::Reqack(_) if *d.src.ip() == sender => {
-                if trailer_of(&d.payload, Reqack::LEN).is_some() {
-                    reqacks_with_checks += 1;
-                }
+            Message::Reqack(_)
+                if *d.src.ip() == sender && trailer_of(&d.payload, Reqack::LEN).is_some() =>
+            {
+                reqacks_with_checks += 1;
             }
             // Debian's own datagrams keep udpcast's sizes: nothing of ours comes back.
             Message::ConnectReq(req) if *d.src.ip() == deb => {

@@ -9,6 +9,8 @@
 //!
 //! Parsing never panics: every malformed trailer gets a typed [`TrailerError`].
 
+#[cfg(target_arch = "x86_64")]
+mod crc32c_x86;
 mod error;
 mod identity;
 pub mod integrity;
@@ -16,6 +18,7 @@ mod trailer;
 
 pub use error::{TrailerEncodeError, TrailerError, TrailerPart};
 pub use identity::{Identity, StreamName};
+pub use integrity::crc32c_combine;
 pub use trailer::{
     trailing_bytes, Record, RecordKind, Records, SliceCheck, StreamCheck, Trailer, TrailerWriter,
 };

@@ -1,7 +1,8 @@
 //! The extension trailer and checksums, one test per rule of doc/verified-transfers.md.
 
 use super::integrity::{
-    slice_checksum, stream_checksum, IntegrityError, SliceDigest, StreamDigest,
+    crc32c_combine, portable_checksum, slice_checksum, stream_checksum, IntegrityError,
+    SliceDigest, StreamDigest,
 };
 use super::*;
 use crate::wire::{Bitmap1024, Capabilities, Message, Reqack};
@@ -72,7 +73,7 @@ fn slice_and_stream_checks_round_trip_with_exact_bytes() {
     };
     let stream = StreamCheck {
         bytes: 100_000,
-        crc64: 0x995d_c9bb_df19_39fa,
+        crc32c: 0x995d_c9bb,
     };
     let mut buf = [0u8; 64];
     let mut writer = TrailerWriter::new(&mut buf).unwrap();
@@ -203,7 +204,7 @@ fn a_fixed_size_record_of_another_length_is_refused() {
         (RecordKind::Session, 8),
         (RecordKind::TotalSize, 8),
         (RecordKind::SliceCheck, 12),
-        (RecordKind::StreamDigest, 16),
+        (RecordKind::StreamDigest, 12),
     ] {
         for len in [0usize, expected - 1, expected + 1] {
             let mut bytes = [0u8; 40];
@@ -386,17 +387,48 @@ fn no_input_makes_the_parser_panic() {
 
 #[test]
 fn checksums_match_their_catalogue_check_values() {
-    // The "check" values of CRC-32/ISCSI and CRC-64/XZ in the CRC catalogue.
+    // The "check" value of CRC-32/ISCSI in the CRC catalogue.
     assert_eq!(slice_checksum(b"123456789"), 0xe306_9283);
+    assert_eq!(portable_checksum(b"123456789"), 0xe306_9283);
     assert_eq!(
         stream_checksum(b"123456789"),
         StreamCheck {
             bytes: 9,
-            crc64: 0x995d_c9bb_df19_39fa
+            crc32c: 0xe306_9283
         }
     );
     assert_eq!(slice_checksum(b""), 0);
-    assert_eq!(stream_checksum(b"").crc64, 0);
+    assert_eq!(stream_checksum(b"").crc32c, 0);
+}
+
+#[test]
+fn the_fast_checksum_equals_the_crc_crate_for_every_length_and_alignment() {
+    let mut data = [0u8; 4 * 1456 + 61];
+    pseudo_random(3, &mut data);
+    for len in (0..200).chain([767, 768, 769, 1456, 3 * 1456, 4 * 1456 + 61]) {
+        for start in 0..8.min(data.len() - len + 1) {
+            let piece = &data[start..start + len];
+            assert_eq!(
+                slice_checksum(piece),
+                portable_checksum(piece),
+                "{start}+{len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn combining_checksums_equals_the_checksum_of_the_concatenation() {
+    let mut data = [0u8; 3000];
+    pseudo_random(9, &mut data);
+    for cut in [0, 1, 7, 8, 1455, 1456, 2999, 3000] {
+        let (a, b) = data.split_at(cut);
+        assert_eq!(
+            crc32c_combine(portable_checksum(a), portable_checksum(b), b.len() as u64),
+            portable_checksum(&data),
+            "cut at {cut}"
+        );
+    }
 }
 
 #[test]

@@ -38,7 +38,7 @@ struct SliceCheckLayout {
 #[repr(C)]
 struct StreamCheckLayout {
     bytes: U64,
-    crc64: U64,
+    crc32c: U32,
 }
 
 const _: () = assert!(core::mem::size_of::<HeaderLayout>() == HEADER_LEN);
@@ -139,15 +139,15 @@ pub struct SliceCheck {
     pub crc32c: u32,
 }
 
-/// The digest of the whole stream: CRC-64/XZ over every data byte in order
+/// The digest of the whole stream: CRC-32C over every data byte in order
 /// ([`integrity::StreamDigest`](super::integrity::StreamDigest)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct StreamCheck {
     /// The stream's length in bytes.
     pub bytes: u64,
-    /// CRC-64/XZ of the stream.
-    pub crc64: u64,
+    /// CRC-32C of the stream.
+    pub crc32c: u32,
 }
 
 /// One record of a trailer.
@@ -255,7 +255,7 @@ fn next_record(bytes: &[u8]) -> Result<Option<(Record<'_>, &[u8])>, TrailerError
             let layout = StreamCheckLayout::ref_from_bytes(value).map_err(|_| bad_len)?;
             Record::StreamDigest(StreamCheck {
                 bytes: layout.bytes.get(),
-                crc64: layout.crc64.get(),
+                crc32c: layout.crc32c.get(),
             })
         }
         RecordKind::Unknown(kind) => Record::Unknown { kind, value },
@@ -456,7 +456,7 @@ impl<'b> TrailerWriter<'b> {
             Record::StreamDigest(check) => {
                 let layout = StreamCheckLayout {
                     bytes: U64::new(check.bytes),
-                    crc64: U64::new(check.crc64),
+                    crc32c: U32::new(check.crc32c),
                 };
                 let bytes = layout.as_bytes();
                 scratch[..bytes.len()].copy_from_slice(bytes);

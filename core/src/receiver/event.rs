@@ -223,8 +223,8 @@ impl fmt::Display for ReceiverError {
             }
             ReceiverError::StreamMismatch { expected, actual } => write!(
                 f,
-                "verification FAILED: wrote {} bytes with crc64 {:016x}, the sender sent {} bytes with crc64 {:016x}",
-                actual.bytes, actual.crc64, expected.bytes, expected.crc64
+                "verification FAILED: wrote {} bytes with crc32c {:08x}, the sender sent {} bytes with crc32c {:08x}",
+                actual.bytes, actual.crc32c, expected.bytes, expected.crc32c
             ),
         }
     }

@@ -5,6 +5,7 @@
 use super::event::{NotVerifiedReason, ReceiverError};
 use super::slot::SlotState;
 use super::{slot_index, slot_region, Event, Receiver, SLOTS};
+use crate::extension::integrity::slice_checksum;
 use crate::extension::{Identity, SliceCheck, StreamCheck, StreamName, Trailer, VERIFIED};
 use crate::wire::{Capabilities, Reqack};
 
@@ -14,8 +15,9 @@ pub(crate) struct Verification {
     /// Per storage slot: the check announced for the slice it holds, by slice number.
     checks: [Option<SliceCheck>; SLOTS],
     /// Per storage slot: the slice it holds may be written (verified, or let through
-    /// unchecked because no check came); by slice number.
-    passed: [Option<u32>; SLOTS],
+    /// unchecked because no check came), and the CRC-32C of what it holds, for the
+    /// whole-stream digest; by slice number.
+    passed: [Option<(u32, u32)>; SLOTS],
     /// The whole stream's digest the sender announced with the end of the stream.
     end: Option<StreamCheck>,
 }
@@ -35,7 +37,14 @@ impl Verification {
     }
 
     pub(crate) fn is_passed(&self, index: usize, slice: u32) -> bool {
-        self.passed[index] == Some(slice)
+        self.passed[index].is_some_and(|(s, _)| s == slice)
+    }
+
+    /// The CRC-32C of the passed slice in slot `index`.
+    pub(crate) fn crc_of(&self, index: usize, slice: u32) -> Option<u32> {
+        self.passed[index]
+            .filter(|&(s, _)| s == slice)
+            .map(|(_, crc)| crc)
     }
 }
 
@@ -157,12 +166,16 @@ impl Receiver<'_> {
     /// The slice in slot `index` is written without a check (none came, or its blocks were
     /// given up on): counted, and the whole-stream digest decides.
     pub(super) fn pass_unchecked(&mut self, index: usize) {
-        let slice = self.slots[index].slice;
-        if let Some(v) = self.verification.as_mut() {
-            if !v.is_passed(index, slice) {
-                v.passed[index] = Some(slice);
-                self.stats.slices_unchecked += 1;
-            }
+        let (slice, bytes) = (self.slots[index].slice, self.slots[index].bytes);
+        let Some(session) = self.session else { return };
+        let Some(v) = self.verification.as_mut() else {
+            return;
+        };
+        if !v.is_passed(index, slice) {
+            let region = slot_region(self.storage, &session, index);
+            let data = region.get(..bytes.unwrap_or(0) as usize).unwrap_or(&[]);
+            v.passed[index] = Some((slice, slice_checksum(data)));
+            self.stats.slices_unchecked += 1;
         }
     }
 
@@ -200,7 +213,7 @@ impl Receiver<'_> {
         let region = slot_region(self.storage, &session, index);
         let data = region.get(..bytes as usize).unwrap_or(&[]);
         if check.verify(data).is_ok() {
-            v.passed[index] = Some(slice);
+            v.passed[index] = Some((slice, check.crc32c));
             self.stats.slices_verified += 1;
             return Ok(true);
         }
@@ -211,9 +224,7 @@ impl Receiver<'_> {
                 return Err(ReceiverError::CorruptSlice { slice });
             }
             // Written as it is; the whole-stream digest will fail.
-            if let Some(v) = self.verification.as_mut() {
-                v.passed[index] = Some(slice);
-            }
+            self.pass_unchecked(index);
             return Ok(true);
         }
         let slot = &mut self.slots[index];

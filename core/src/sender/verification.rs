@@ -27,8 +27,9 @@ impl Verification {
             self.end = Some(self.stream.clone().finalize());
             return None;
         }
-        self.stream.update(data);
-        SliceCheck::of(number, data)
+        let check = SliceCheck::of(number, data)?;
+        self.stream.add(check.crc32c, u64::from(check.bytes));
+        Some(check)
     }
 
     pub(crate) fn stream_check(&self) -> Option<StreamCheck> {
