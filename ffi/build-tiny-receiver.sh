@@ -10,6 +10,8 @@
 # - profile via environment: opt-level z, fat LTO, one codegen unit, panic=abort;
 # - the ffi crate's `no-std` feature: no std, so none of its panic, backtrace and unwinding
 #   machinery (a bug inside the library aborts the program: acceptable for a boot image);
+# - its `small-tables` feature: one 256-entry CRC table for CPUs without SSE4.2, instead of
+#   16 KiB of slice-by-16 tables;
 # - `cargo rustc --crate-type staticlib`: ffi/Cargo.toml also lists rlib and cdylib, and
 #   cargo silently drops LTO for a crate that is also an rlib; building the staticlib alone
 #   makes LTO (and dead-code removal across std) happen;
@@ -27,7 +29,7 @@ CARGO_PROFILE_RELEASE_LTO=true \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
 CARGO_PROFILE_RELEASE_DEBUG=false \
 CARGO_PROFILE_RELEASE_STRIP=false \
-    cargo rustc -q -p udpcast-ffi --lib --crate-type staticlib --release --features no-std \
+    cargo rustc -q -p udpcast-ffi --lib --crate-type staticlib --release --features no-std,small-tables \
     --target "$target" --target-dir "$out"
 
 musl-gcc -std=c99 -Wall -Wextra -Werror -pedantic -Os \

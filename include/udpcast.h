@@ -18,6 +18,12 @@
 #include <stdint.h>
 
 /*
+ Bytes of [`udpc_identity`]'s `name`: the longest stream name (255 bytes of UTF-8) and
+ its terminating NUL.
+ */
+#define UDPC_NAME_SIZE 256
+
+/*
  Major version of libudpcast.
  */
 #define UDPC_VERSION_MAJOR 0
@@ -31,6 +37,33 @@
  Patch version of libudpcast.
  */
 #define UDPC_VERSION_PATCH 0
+
+/*
+ Why a transfer is not verified end to end (`not_verified` of a `UDPC_RX_NOT_VERIFIED`
+ event). Fixed numbers.
+ */
+enum udpc_not_verified_reason
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /*
+   Not a `UDPC_RX_NOT_VERIFIED` event.
+   */
+  UDPC_NOTVERIFIED_NONE = 0,
+  /*
+   The sender is udpcast (or ours with verification off): it announced no extension.
+   */
+  UDPC_NOTVERIFIED_PLAIN_SENDER = 1,
+  /*
+   The receiver joined a stream under way: each slice it saw was checked, but the
+   whole-stream digest covers bytes it never saw.
+   */
+  UDPC_NOTVERIFIED_JOINED_LATE = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t udpc_not_verified_reason;
+#endif // __cplusplus
 
 /*
  Opcodes (PROTOCOL.md §2.1), as found in [`udpc_message`]'s `opcode`.
@@ -174,13 +207,40 @@ enum udpc_receiver_error
    A slice does not fit a storage slot.
    */
   UDPC_RXERR_SLICE_TOO_LARGE = 11,
+  /*
+   Not the stream `udpc_receiver_expect_name` asked for (another name, or a sender that
+   announces none); nothing was handed out.
+   */
+  UDPC_RXERR_WRONG_STREAM = 12,
+  /*
+   The sender announced verification but not the stream's identity.
+   */
+  UDPC_RXERR_MISSING_IDENTITY = 13,
+  /*
+   The sender's extension data is malformed.
+   */
+  UDPC_RXERR_BAD_TRAILER = 14,
+  /*
+   A passive receiver got slice `failed_slice` failing its checksum, and cannot ask
+   for it again.
+   */
+  UDPC_RXERR_CORRUPT_SLICE = 15,
+  /*
+   The stream ended without the sender's whole-stream digest.
+   */
+  UDPC_RXERR_MISSING_STREAM_DIGEST = 16,
+  /*
+   What was written (`stream_bytes`, `stream_crc32c`) differs from what the sender sent
+   (`sender_stream_bytes`, `sender_stream_crc32c`).
+   */
+  UDPC_RXERR_STREAM_MISMATCH = 17,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_receiver_error;
 #endif // __cplusplus
 
 /*
- What happened (the `kind` of a [`udpc_receiver_event`]).
+ What happened (the `kind` of a [`udpc_receiver_event`]). Fixed numbers, never reused.
  */
 enum udpc_receiver_event_kind
 #ifdef __cplusplus
@@ -211,6 +271,25 @@ enum udpc_receiver_event_kind
    The receiver gave up: see `error`.
    */
   UDPC_RX_FAILED = 6,
+  /*
+   A sender of ours announced the stream: `session`, `total_size` (when
+   `has_total_size`); its name comes from `udpc_receiver_identity`.
+   */
+  UDPC_RX_IDENTIFIED = 7,
+  /*
+   The transfer runs, or ended, without end-to-end verification: see `not_verified`.
+   */
+  UDPC_RX_NOT_VERIFIED = 8,
+  /*
+   Slice `failed_slice` did not match its checksum: it was discarded and asked for
+   again in full.
+   */
+  UDPC_RX_SLICE_FAILED_CHECK = 9,
+  /*
+   Every byte written matches the sender's digest of the whole stream (`stream_bytes`,
+   `stream_crc32c`); `UDPC_RX_FINISHED` follows.
+   */
+  UDPC_RX_VERIFIED = 10,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_receiver_event_kind;
@@ -406,10 +485,16 @@ typedef struct {
    Bytes of slice storage (four slots); 0 = enough for 1024 blocks of 1456 bytes.
    */
   size_t slice_storage;
+  /*
+   Announce verified transfers (doc/verified-transfers.md) and, with a sender of
+   udpcast-rs, check every slice and the whole stream (default); udpcast senders ignore
+   the announcement. False: plain udpcast (`--no-verify`).
+   */
+  bool verify;
 } udpc_receiver_config;
 
 /*
- An event polled with [`udpc_receiver_poll_event`]. Fields not concerned are zero.
+ An event polled with `udpc_receiver_poll_event`. Fields not concerned are zero.
  */
 typedef struct {
   /*
@@ -464,6 +549,45 @@ typedef struct {
    Blocks written as zeros (lost data).
    */
   uint16_t lost_blocks;
+  /*
+   The sender's random session id (identified).
+   */
+  uint64_t session;
+  /*
+   The stream's length in bytes, when `has_total_size` (identified).
+   */
+  uint64_t total_size;
+  /*
+   The sender knows the stream's length (identified).
+   */
+  bool has_total_size;
+  /*
+   Why the transfer is not verified (not verified).
+   */
+  udpc_not_verified_reason not_verified;
+  /*
+   The slice that failed its checksum (slice failed check; failed with
+   `UDPC_RXERR_CORRUPT_SLICE`).
+   */
+  uint32_t failed_slice;
+  /*
+   Bytes written (verified; failed with `UDPC_RXERR_STREAM_MISMATCH`).
+   */
+  uint64_t stream_bytes;
+  /*
+   CRC-32C of the bytes written (verified; failed with `UDPC_RXERR_STREAM_MISMATCH`).
+   */
+  uint32_t stream_crc32c;
+  /*
+   The sender's byte count (verified: the same as `stream_bytes`; failed with
+   `UDPC_RXERR_STREAM_MISMATCH`).
+   */
+  uint64_t sender_stream_bytes;
+  /*
+   The sender's CRC-32C of the stream (verified: the same as `stream_crc32c`; failed
+   with `UDPC_RXERR_STREAM_MISMATCH`).
+   */
+  uint32_t sender_stream_crc32c;
 } udpc_receiver_event;
 
 /*
@@ -502,6 +626,24 @@ typedef struct {
    Malformed or inconsistent datagrams.
    */
   uint64_t malformed_datagrams;
+  /*
+   Verified transfers: slices that matched their checksum.
+   */
+  uint64_t slices_verified;
+  /*
+   Verified transfers: complete slices that failed their checksum and were asked for
+   again in full.
+   */
+  uint64_t slices_failed;
+  /*
+   Verified transfers: slices written without a check; the whole-stream digest still
+   decides.
+   */
+  uint64_t slices_unchecked;
+  /*
+   Messages from the sender's address that belong to another session.
+   */
+  uint64_t other_session_messages;
 } udpc_receiver_stats;
 
 /*
@@ -686,6 +828,28 @@ typedef struct {
    */
   uint16_t receivers;
 } udpc_sender_stats;
+
+/*
+ A stream's identity, as a sender of udpcast-rs announces it.
+ */
+typedef struct {
+  /*
+   The sender's random session id, chosen once per run.
+   */
+  uint64_t session;
+  /*
+   The stream's length in bytes, when `has_total_size`.
+   */
+  uint64_t total_size;
+  /*
+   The sender knew the stream's length before sending (a file, not a pipe).
+   */
+  bool has_total_size;
+  /*
+   The stream's name: 1–255 bytes of UTF-8 without control characters, NUL-terminated.
+   */
+  char name[UDPC_NAME_SIZE];
+} udpc_identity;
 
 /*
  Any udpcast message, flattened. Only the fields of its opcode are meaningful; the
@@ -876,11 +1040,6 @@ udpc_result udpc_receiver_poll_transmit(udpc_receiver *rx,
 udpc_result udpc_receiver_poll_event(udpc_receiver *rx, udpc_receiver_event *event);
 
 /*
- A static NUL-terminated description of a receiver error code (any number is accepted).
- */
-const char *udpc_receiver_error_str(uint32_t error);
-
-/*
  The next in-order bytes to write out: `*data`/`*len`, and `UDPC_OK`; or len 0 and
  `UDPC_NOTHING` when there are none. They stay valid until the next call on this
  receiver; report what was written with [`udpc_receiver_consume_output`].
@@ -906,6 +1065,16 @@ bool udpc_receiver_is_closed(const udpc_receiver *rx);
  1 when the whole stream arrived and was handed out, else 0; 0 for null.
  */
 bool udpc_receiver_is_finished(const udpc_receiver *rx);
+
+/*
+ A static NUL-terminated description of a receiver error code (any number is accepted).
+ */
+const char *udpc_receiver_error_str(uint32_t error);
+
+/*
+ A static NUL-terminated description of a not-verified reason (any number is accepted).
+ */
+const char *udpc_not_verified_reason_str(uint32_t reason);
 
 /*
  A static, NUL-terminated description of a result code (any number is accepted).
@@ -970,8 +1139,9 @@ udpc_result udpc_sender_handle_timeout(udpc_sender *tx, uint64_t now_us);
 udpc_result udpc_sender_poll_timeout(udpc_sender *tx, uint64_t now_us, uint64_t *deadline_us);
 
 /*
- The next datagram, written into `buf` (16 + block size bytes suffice), with its length
- and destination; `UDPC_NOTHING` when nothing may be sent now.
+ The next datagram, written into `buf` (16 + block size bytes suffice, and at least 323
+ with an identity: a CONNECT_REPLY with the longest name), with its length and
+ destination; `UDPC_NOTHING` when nothing may be sent now.
  */
 udpc_result udpc_sender_poll_transmit(udpc_sender *tx,
                                       uint64_t now_us,
@@ -1016,6 +1186,59 @@ bool udpc_sender_is_closed(const udpc_sender *tx);
  1 when everything was sent and acknowledged; 0 for null.
  */
 bool udpc_sender_is_finished(const udpc_sender *tx);
+
+/*
+ Refuse any stream not called `name` (a NUL-terminated string): the receiver then fails
+ with `UDPC_RXERR_WRONG_STREAM` before handing out a byte, also when the sender
+ announces no name (udpcast). Call it before the first datagram. `UDPC_ERR_INVALID` for
+ a name no sender can announce (empty, over 255 bytes, not UTF-8, control characters).
+ */
+udpc_result udpc_receiver_expect_name(udpc_receiver *rx, const char *name);
+
+/*
+ The stream's identity into `*identity` once a sender of ours announced it (from the
+ `UDPC_RX_IDENTIFIED` event on); `UDPC_NOTHING` before, or with a udpcast sender.
+ */
+udpc_result udpc_receiver_identity(const udpc_receiver *rx, udpc_identity *identity);
+
+/*
+ 1 when the transfer is verified end to end (the sender announced the extension), else
+ 0; 0 for null.
+ */
+bool udpc_receiver_verifies(const udpc_receiver *rx);
+
+/*
+ Offers verified transfers to the receivers of udpcast-rs, announcing this stream:
+ `session` (random, once per run: the caller has the random source), `name` (a
+ NUL-terminated string, e.g. the input file's base name) and, when `has_total_size`, its
+ length. udpcast receivers see plain udpcast. `UDPC_ERR_INVALID` for a name the extension
+ refuses (empty, over 255 bytes, not UTF-8, control characters) and once the transfer
+ has started, when the identity can no longer change.
+ */
+udpc_result udpc_sender_set_identity(udpc_sender *tx,
+                                     uint64_t session,
+                                     const char *name,
+                                     bool has_total_size,
+                                     uint64_t total_size);
+
+/*
+ The identity given to [`udpc_sender_set_identity`] into `*identity`; `UDPC_NOTHING`
+ when there is none.
+ */
+udpc_result udpc_sender_identity(const udpc_sender *tx, udpc_identity *identity);
+
+/*
+ 1 when slices go out with their checks: an identity was given and some receiver speaks
+ the extension (always in async mode). Known from `UDPC_TX_STARTED` on; 0 for null.
+ */
+bool udpc_sender_verifies(const udpc_sender *tx);
+
+/*
+ The whole stream's digest — its length into `*bytes`, its CRC-32C into `*crc32c` —
+ once the input ended and its last slice was formed; `UDPC_NOTHING` before, or without
+ an identity. Either out-pointer may be null.
+ */
+udpc_result udpc_sender_stream_check(const udpc_sender *tx, uint64_t *bytes, uint32_t *crc32c);
 
 /*
  The library's version as a static NUL-terminated string, e.g. `"0.1.0"`; compare with

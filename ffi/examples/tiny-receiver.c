@@ -12,8 +12,13 @@
  * (MB = 10^6 bytes, timed from the first byte written); on failure the reason and
  * `tiny-receiver: N bytes written; the output is INCOMPLETE`.
  *
- * Exit status: 0 when the whole stream was written, 255 when no sender answered before the
- * start timeout, 1 for any other failure and for usage errors.
+ * A sender of udpcast-rs announces the stream (`Stream "NAME", N bytes, session S`) and
+ * the library checks every slice and the whole stream (`verified: N bytes, crc32c C`);
+ * with a udpcast sender it says `not verified: ...` once (doc/verified-transfers.md).
+ *
+ * Exit status: 0 when the whole stream was written (and verified, from a sender of ours),
+ * 255 when no sender answered before the start timeout, 1 for any other failure (also a
+ * stream that fails verification, or not the one --expect-name wants) and usage errors.
  *
  * Build: ffi/build-tiny-receiver.sh (static, musl, stripped).
  */
@@ -51,7 +56,7 @@ enum { S_UCAST, S_BCAST, S_RDV, S_DATA, S_COUNT };
 static int socks[S_COUNT] = { -1, -1, -1, -1 };
 
 static udpc_receiver_config cfg;
-static const char *out_path, *ifname;
+static const char *out_path, *ifname, *expect_name;
 static int out_fd = -1, keyboard = 1, nosync, osync, ttl, rcvbuf;
 static uint32_t rdv; /* --mcast-rdv-address, network byte order; 0 = not given */
 static uint64_t written, t0; /* bytes written; when the first was (else: connection) */
@@ -61,7 +66,8 @@ static const char usage[] =
     "usage: tiny-receiver [--file PATH] [--interface NAME|ADDR] [--portbase N]\n"
     "         [--mcast-rdv-address ADDR] [--ttl N] [--rcvbuf N[k|m]] [--exit-wait MS]\n"
     "         [--start-timeout S] [--receive-timeout S] [--nokbd] [--passive]\n"
-    "         [--ignore-lost-data] [--sync] [--nosync] [--help] [--version]\n";
+    "         [--ignore-lost-data] [--sync] [--nosync] [--expect-name NAME] [--help]\n"
+    "         [--version]\n";
 
 /* Every failure ends here: the reason and, once receiving, how much of the output exists. */
 static void quit(const char *what, int err, int status)
@@ -89,7 +95,7 @@ static uint64_t now_us(void)
 
 enum { A_NONE, A_STR, A_NUM, A_SIZE, A_ADDR }; /* what an option takes */
 enum { OP_FILE, OP_IF, OP_PORT, OP_NOKBD, OP_STO, OP_RTO, OP_RDV, OP_WAIT, OP_RCVBUF, OP_PASSIVE,
-       OP_LOST, OP_TTL, OP_NOSYNC, OP_SYNC, OP_HELP, OP_VERSION };
+       OP_LOST, OP_TTL, OP_NOSYNC, OP_SYNC, OP_EXPECT, OP_HELP, OP_VERSION };
 
 static const struct opt {
     const char *name;
@@ -113,6 +119,7 @@ static const struct opt {
     { "ttl", 't', OP_TTL, A_NUM, 1, 255 },
     { "nosync", 'n', OP_NOSYNC, A_NONE, 0, 0 },
     { "sync", 'y', OP_SYNC, A_NONE, 0, 0 },
+    { "expect-name", 0, OP_EXPECT, A_STR, 0, 0 },
     { "help", 0, OP_HELP, A_NONE, 0, 0 },
     { "version", 0, OP_VERSION, A_NONE, 0, 0 },
 };
@@ -178,6 +185,7 @@ static void take(const struct opt *o, const char *value, int *i, int argc, char 
     case OP_TTL: ttl = (int)n; break;
     case OP_NOSYNC: nosync = 1; break;
     case OP_SYNC: osync = 1; break;
+    case OP_EXPECT: expect_name = value; break;
     case OP_HELP: fputs(usage, stdout); exit(0);
     default: printf("tiny-receiver (libudpcast %s)\n", udpc_version()); exit(0);
     }
@@ -367,13 +375,71 @@ static void send_pending(udpc_receiver *rx)
     }
 }
 
+/* ---- Verified transfers ------------------------------------------------------------ */
+
+static udpc_identity ident; /* the stream, once a sender of ours announced it */
+static int identified;
+static udpc_receiver_event verified, failure; /* UDPC_RX_VERIFIED and _FAILED, if any */
+
+/* Says what the library learnt about the stream and its checks. */
+static void verification_event(udpc_receiver *rx, const udpc_receiver_event *ev)
+{
+    switch (ev->kind) {
+    case UDPC_RX_IDENTIFIED:
+        if (udpc_receiver_identity(rx, &ident) != UDPC_OK)
+            break;
+        identified = 1;
+        fprintf(stderr, "Stream \"%s\"", ident.name);
+        if (ident.has_total_size)
+            fprintf(stderr, ", %llu bytes", (unsigned long long)ident.total_size);
+        fprintf(stderr, ", session %016llx\n", (unsigned long long)ident.session);
+        break;
+    case UDPC_RX_NOT_VERIFIED:
+        fprintf(stderr, "not verified: %s\n", udpc_not_verified_reason_str(ev->not_verified));
+        break;
+    case UDPC_RX_SLICE_FAILED_CHECK:
+        fprintf(stderr, "tiny-receiver: slice %lu failed its checksum and is asked for again\n",
+                (unsigned long)ev->failed_slice);
+        break;
+    case UDPC_RX_VERIFIED:
+        verified = *ev;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Why the transfer failed, in words; the stream's name and digests when they matter. */
+static const char *failure_text(const udpc_receiver_event *ev, char *buf, size_t len)
+{
+    if (ev->error == UDPC_RXERR_WRONG_STREAM) {
+        snprintf(buf, len, "%s%s%s is not the stream expected (--expect-name %.255s)",
+                 identified ? "stream \"" : "a stream without a name (udpcast sender)",
+                 identified ? ident.name : "", identified ? "\"" : "",
+                 expect_name ? expect_name : ""); /* set: only --expect-name refuses */
+        return buf;
+    }
+    if (ev->error == UDPC_RXERR_STREAM_MISMATCH) {
+        snprintf(buf, len,
+                 "verification FAILED: wrote %llu bytes with crc32c %08lx, the sender sent "
+                 "%llu bytes with crc32c %08lx",
+                 (unsigned long long)ev->stream_bytes, (unsigned long)ev->stream_crc32c,
+                 (unsigned long long)ev->sender_stream_bytes,
+                 (unsigned long)ev->sender_stream_crc32c);
+        return buf;
+    }
+    return udpc_receiver_error_str(ev->error != UDPC_RXERR_NONE ? ev->error
+                                                                : UDPC_RXERR_DROPPED);
+}
+
 int main(int argc, char **argv)
 {
     static uint8_t dgram[65536];
+    static char reason[640];
     udpc_receiver *rx;
-    uint32_t own = 0, bcast = 0, error = UDPC_RXERR_NONE;
+    uint32_t own = 0, bcast = 0;
     unsigned ifindex = 0;
-    int key_armed = 0, i, one = 1, got = 0, write_failed = 0;
+    int key_armed = 0, i, one = 1, got = 0, write_failed = 0, want_output = 0;
     socklen_t optlen = sizeof got;
 
     udpc_receiver_config_default(&cfg);
@@ -411,6 +477,12 @@ int main(int argc, char **argv)
     cfg.keyboard = keyboard;
     if (udpc_receiver_init(mem, sizeof mem, &cfg, now_us(), &rx) != UDPC_OK)
         quit("cannot create the receiver", 0, 1);
+    /* Which names a sender may announce is the library's rule, so it judges the value. */
+    if (expect_name && udpc_receiver_expect_name(rx, expect_name) != UDPC_OK) {
+        fprintf(stderr, "tiny-receiver: bad value for --expect-name: %s\n%s", expect_name,
+                usage);
+        exit(1);
+    }
     receiving = 1;
     {
         struct in_addr a;
@@ -433,7 +505,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "Connected as #%u to %s\n", ev.client_number, inet_ntoa(a));
                 if (ev.join_group != 0 && socks[S_DATA] < 0)
                     socks[S_DATA] = joined_socket(ev.join_group, cfg.portbase, ifindex);
-                open_output();
+                want_output = 1;
                 t0 = now_us();
                 /* stdin is watched only from now on: a key (or EOF) before the
                  * connection would be lost. */
@@ -444,9 +516,15 @@ int main(int argc, char **argv)
             } else if (ev.kind == UDPC_RX_STARTED) {
                 key_armed = 0;
             } else if (ev.kind == UDPC_RX_FAILED) {
-                error = ev.error;
+                failure = ev;
+            } else {
+                verification_event(rx, &ev);
             }
         }
+        /* Opened once the connection's events are read: a stream refused right away (not
+         * the one expected) leaves the output untouched. */
+        if (want_output && !udpc_receiver_is_closed(rx))
+            open_output();
         if (!write_failed && write_output(rx) != 0) {
             write_failed = errno;
             udpc_receiver_abort(rx);
@@ -509,9 +587,12 @@ int main(int argc, char **argv)
     {
         udpc_receiver_event ev;
         send_pending(rx);
-        while (udpc_receiver_poll_event(rx, &ev) == UDPC_OK)
+        while (udpc_receiver_poll_event(rx, &ev) == UDPC_OK) {
             if (ev.kind == UDPC_RX_FAILED)
-                error = ev.error;
+                failure = ev;
+            else
+                verification_event(rx, &ev);
+        }
     }
     if (!write_failed && write_output(rx) != 0)
         write_failed = errno;
@@ -528,6 +609,10 @@ int main(int argc, char **argv)
         if (out_fd != STDOUT_FILENO && close(out_fd) != 0)
             die("close");
         udpc_receiver_deinit(rx);
+        if (verified.kind == UDPC_RX_VERIFIED)
+            fprintf(stderr, "verified: %llu bytes, crc32c %08lx\n",
+                    (unsigned long long)verified.stream_bytes,
+                    (unsigned long)verified.stream_crc32c);
         us = now_us() - t0 + 1;
         fprintf(stderr, "Transfer complete: %llu bytes in %llu.%llu s (%llu.%llu MB/s)\n",
                 (unsigned long long)written, (unsigned long long)((us + 50000) / 1000000),
@@ -537,7 +622,7 @@ int main(int argc, char **argv)
         return 0;
     }
     udpc_receiver_deinit(rx);
-    quit(udpc_receiver_error_str(error != UDPC_RXERR_NONE ? error : UDPC_RXERR_DROPPED), 0,
-         error == UDPC_RXERR_NO_SENDER ? 255 : 1);
+    quit(failure_text(&failure, reason, sizeof reason), 0,
+         failure.error == UDPC_RXERR_NO_SENDER ? 255 : 1);
     return 1;
 }

@@ -27,6 +27,7 @@ mod placement;
 pub mod receiver;
 pub mod result;
 pub mod sender;
+pub mod verification;
 pub mod version;
 pub mod wire;
 

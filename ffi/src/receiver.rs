@@ -16,13 +16,21 @@ use crate::boundary::{bytes, from_net, guard, guard_or, non_null, non_null_mut, 
 use crate::placement;
 use crate::udpc_result;
 use core::net::SocketAddrV4;
-use udpcast_core::receiver::{Event, Receiver, ReceiverConfig, ReceiverError, FULL_STORAGE};
+use udpcast_core::receiver::{Receiver, ReceiverConfig, FULL_STORAGE};
 use udpcast_core::time::{Duration, Instant};
+
+mod event;
+
+use event::convert_event;
+pub use event::{
+    udpc_not_verified_reason, udpc_not_verified_reason_str, udpc_receiver_error,
+    udpc_receiver_error_str, udpc_receiver_event, udpc_receiver_event_kind,
+};
 
 /// A receiver. Opaque: it lives inside the memory given to [`udpc_receiver_init`], which
 /// the caller keeps alive, untouched, until [`udpc_receiver_deinit`].
 pub struct udpc_receiver {
-    inner: Receiver<'static>,
+    pub(crate) inner: Receiver<'static>,
 }
 
 /// A receiver's settings (see `udp-receiver`'s options). Fill with
@@ -55,86 +63,10 @@ pub struct udpc_receiver_config {
     pub connect_retry_ms: u64,
     /// Bytes of slice storage (four slots); 0 = enough for 1024 blocks of 1456 bytes.
     pub slice_storage: usize,
-}
-
-/// What happened (the `kind` of a [`udpc_receiver_event`]).
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum udpc_receiver_event_kind {
-    /// Connected: see the connection fields; join `join_group` if non-zero.
-    UDPC_RX_CONNECTED = 1,
-    /// GO was queued after a key press.
-    UDPC_RX_GO_SENT = 2,
-    /// Data started to flow.
-    UDPC_RX_STARTED = 3,
-    /// `lost_blocks` blocks of `lost_slice` were written as zeros.
-    UDPC_RX_LOST_DATA = 4,
-    /// The whole stream arrived: drain output and transmits, then stop.
-    UDPC_RX_FINISHED = 5,
-    /// The receiver gave up: see `error`.
-    UDPC_RX_FAILED = 6,
-}
-
-/// Why a receiver gave up (`error` of a `UDPC_RX_FAILED` event). Fixed numbers.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum udpc_receiver_error {
-    /// No error.
-    UDPC_RXERR_NONE = 0,
-    /// No sender answered before the start timeout.
-    UDPC_RXERR_NO_SENDER = 1,
-    /// Connected, but no data before the start timeout.
-    UDPC_RXERR_NOT_STARTED = 2,
-    /// The sender refused us (too many clients).
-    UDPC_RXERR_REFUSED = 3,
-    /// Another transfer is already running.
-    UDPC_RXERR_OTHER_TRANSFER = 4,
-    /// Dropped by the sender, or data lost for good.
-    UDPC_RXERR_DROPPED = 5,
-    /// Two byte counts for one slice.
-    UDPC_RXERR_BYTE_COUNT_MISMATCH = 6,
-    /// A slice that is not the last is not a whole number of blocks.
-    UDPC_RXERR_BAD_BASE = 7,
-    /// Data lost in a slice whose size never became known.
-    UDPC_RXERR_SLICE_SIZE_UNKNOWN = 8,
-    /// The sender went silent longer than the receive timeout.
-    UDPC_RXERR_RECEIVE_TIMEOUT = 9,
-    /// The block size does not fit the slice storage.
-    UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE = 10,
-    /// A slice does not fit a storage slot.
-    UDPC_RXERR_SLICE_TOO_LARGE = 11,
-}
-
-/// An event polled with [`udpc_receiver_poll_event`]. Fields not concerned are zero.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct udpc_receiver_event {
-    /// What happened.
-    pub kind: udpc_receiver_event_kind,
-    /// Our client number (connected).
-    pub client_number: u16,
-    /// The sender's address, network byte order (connected).
-    pub sender_address: u32,
-    /// The sender's port (connected).
-    pub sender_port: u16,
-    /// The data address announced (connected).
-    pub data_address: u32,
-    /// The multicast group to join, or 0 (connected).
-    pub join_group: u32,
-    /// Bytes per block (connected).
-    pub block_size: u32,
-    /// Passive reception (connected).
-    pub passive: bool,
-    /// The sender streams (connected).
-    pub streaming: bool,
-    /// A key press starts the transfer: prompt for one (connected).
-    pub waits_for_key: bool,
-    /// Why it failed (failed).
-    pub error: udpc_receiver_error,
-    /// The slice concerned (lost data).
-    pub lost_slice: u32,
-    /// Blocks written as zeros (lost data).
-    pub lost_blocks: u16,
+    /// Announce verified transfers (doc/verified-transfers.md) and, with a sender of
+    /// udpcast-rs, check every slice and the whole stream (default); udpcast senders ignore
+    /// the announcement. False: plain udpcast (`--no-verify`).
+    pub verify: bool,
 }
 
 /// Counters.
@@ -157,6 +89,16 @@ pub struct udpc_receiver_stats {
     pub rogue_datagrams: u64,
     /// Malformed or inconsistent datagrams.
     pub malformed_datagrams: u64,
+    /// Verified transfers: slices that matched their checksum.
+    pub slices_verified: u64,
+    /// Verified transfers: complete slices that failed their checksum and were asked for
+    /// again in full.
+    pub slices_failed: u64,
+    /// Verified transfers: slices written without a check; the whole-stream digest still
+    /// decides.
+    pub slices_unchecked: u64,
+    /// Messages from the sender's address that belong to another session.
+    pub other_session_messages: u64,
 }
 
 /// Fills `cfg` with udpcast's defaults (addresses 0, port base 9000, exit-wait 500 ms,
@@ -186,6 +128,7 @@ pub extern "C" fn udpc_receiver_config_default(cfg: *mut udpc_receiver_config) -
                 exit_wait_ms: d.exit_wait.as_micros() / 1000,
                 connect_retry_ms: d.connect_retry.as_micros() / 1000,
                 slice_storage: 0,
+                verify: d.verify,
             },
         );
         udpc_result::UDPC_OK
@@ -252,6 +195,7 @@ pub unsafe extern "C" fn udpc_receiver_init(
             (cfg.receive_timeout_ms != 0).then(|| Duration::from_millis(cfg.receive_timeout_ms));
         config.exit_wait = Duration::from_millis(cfg.exit_wait_ms);
         config.connect_retry = Duration::from_millis(cfg.connect_retry_ms.max(1));
+        config.verify = cfg.verify;
         let receiver = udpc_receiver {
             inner: Receiver::new(config, storage, Instant(now_us)),
         };
@@ -389,109 +333,6 @@ pub extern "C" fn udpc_receiver_poll_event(
     })
 }
 
-fn convert_event(e: Event) -> udpc_receiver_event {
-    use udpc_receiver_event_kind::*;
-    let mut out = udpc_receiver_event {
-        kind: UDPC_RX_STARTED,
-        client_number: 0,
-        sender_address: 0,
-        sender_port: 0,
-        data_address: 0,
-        join_group: 0,
-        block_size: 0,
-        passive: false,
-        streaming: false,
-        waits_for_key: false,
-        error: udpc_receiver_error::UDPC_RXERR_NONE,
-        lost_slice: 0,
-        lost_blocks: 0,
-    };
-    match e {
-        Event::Connected(c) => {
-            out.kind = UDPC_RX_CONNECTED;
-            out.client_number = c.client_number;
-            out.sender_address = to_net(*c.sender.ip());
-            out.sender_port = c.sender.port();
-            out.data_address = to_net(c.data_address);
-            out.join_group = c.join_group.map_or(0, to_net);
-            out.block_size = c.block_size;
-            out.passive = c.passive;
-            out.streaming = c.streaming;
-            out.waits_for_key = c.waits_for_key;
-        }
-        Event::GoSent => out.kind = UDPC_RX_GO_SENT,
-        Event::Started => out.kind = UDPC_RX_STARTED,
-        Event::LostData { slice, blocks } => {
-            out.kind = UDPC_RX_LOST_DATA;
-            out.lost_slice = slice;
-            out.lost_blocks = blocks;
-        }
-        Event::Finished => out.kind = UDPC_RX_FINISHED,
-        Event::Failed(error) => {
-            out.kind = UDPC_RX_FAILED;
-            out.error = convert_error(error);
-        }
-    }
-    out
-}
-
-fn convert_error(error: ReceiverError) -> udpc_receiver_error {
-    use udpc_receiver_error::*;
-    match error {
-        ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
-        ReceiverError::NotStarted => UDPC_RXERR_NOT_STARTED,
-        ReceiverError::Refused => UDPC_RXERR_REFUSED,
-        ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,
-        ReceiverError::DroppedBySender { .. } => UDPC_RXERR_DROPPED,
-        ReceiverError::ByteCountMismatch { .. } => UDPC_RXERR_BYTE_COUNT_MISMATCH,
-        ReceiverError::BadBase { .. } => UDPC_RXERR_BAD_BASE,
-        ReceiverError::SliceSizeUnknown { .. } => UDPC_RXERR_SLICE_SIZE_UNKNOWN,
-        ReceiverError::ReceiveTimeout => UDPC_RXERR_RECEIVE_TIMEOUT,
-        ReceiverError::UnsupportedBlockSize(_) => UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE,
-        ReceiverError::SliceTooLarge { .. } => UDPC_RXERR_SLICE_TOO_LARGE,
-    }
-}
-
-/// A static NUL-terminated description of a receiver error code (any number is accepted).
-#[no_mangle]
-pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_char {
-    use udpc_receiver_error::*;
-    let known = [
-        UDPC_RXERR_NONE,
-        UDPC_RXERR_NO_SENDER,
-        UDPC_RXERR_NOT_STARTED,
-        UDPC_RXERR_REFUSED,
-        UDPC_RXERR_OTHER_TRANSFER,
-        UDPC_RXERR_DROPPED,
-        UDPC_RXERR_BYTE_COUNT_MISMATCH,
-        UDPC_RXERR_BAD_BASE,
-        UDPC_RXERR_SLICE_SIZE_UNKNOWN,
-        UDPC_RXERR_RECEIVE_TIMEOUT,
-        UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE,
-        UDPC_RXERR_SLICE_TOO_LARGE,
-    ];
-    let Some(&error) = known.iter().find(|&&e| e as u32 == error) else {
-        return c"unknown receiver error".as_ptr();
-    };
-    let text: &'static core::ffi::CStr = match error {
-        UDPC_RXERR_NONE => c"no error",
-        UDPC_RXERR_NO_SENDER => c"no sender answered before the start timeout",
-        UDPC_RXERR_NOT_STARTED => {
-            c"connected, but the transfer did not start before the start timeout"
-        }
-        UDPC_RXERR_REFUSED => c"the sender refused us: too many clients already connected",
-        UDPC_RXERR_OTHER_TRANSFER => c"bad server reply: other transfer in progress?",
-        UDPC_RXERR_DROPPED => c"dropped by sender, or data lost for good",
-        UDPC_RXERR_BYTE_COUNT_MISMATCH => c"byte count mismatch",
-        UDPC_RXERR_BAD_BASE => c"slice not a multiple of the block size",
-        UDPC_RXERR_SLICE_SIZE_UNKNOWN => c"data lost before the slice size was known",
-        UDPC_RXERR_RECEIVE_TIMEOUT => c"receive timeout: the sender went silent",
-        UDPC_RXERR_UNSUPPORTED_BLOCK_SIZE => c"block size does not fit the slice storage",
-        UDPC_RXERR_SLICE_TOO_LARGE => c"slice larger than a storage slot",
-    };
-    text.as_ptr()
-}
-
 /// The next in-order bytes to write out: `*data`/`*len`, and `UDPC_OK`; or len 0 and
 /// `UDPC_NOTHING` when there are none. They stay valid until the next call on this
 /// receiver; report what was written with [`udpc_receiver_consume_output`].
@@ -548,6 +389,10 @@ pub extern "C" fn udpc_receiver_get_stats(
                 lost_blocks: s.lost_blocks,
                 rogue_datagrams: s.rogue_datagrams,
                 malformed_datagrams: s.malformed_datagrams,
+                slices_verified: s.slices_verified,
+                slices_failed: s.slices_failed,
+                slices_unchecked: s.slices_unchecked,
+                other_session_messages: s.other_session_messages,
             },
         );
         udpc_result::UDPC_OK

@@ -16,7 +16,7 @@ use udpcast_core::time::{Duration, Instant};
 /// A sender. Opaque: it lives inside the memory given to [`udpc_sender_init`], which the
 /// caller keeps alive, untouched, until [`udpc_sender_deinit`].
 pub struct udpc_sender {
-    inner: Sender<'static>,
+    pub(crate) inner: Sender<'static>,
 }
 
 /// `--pointopoint` choice.
@@ -387,8 +387,9 @@ pub extern "C" fn udpc_sender_poll_timeout(
     )
 }
 
-/// The next datagram, written into `buf` (16 + block size bytes suffice), with its length
-/// and destination; `UDPC_NOTHING` when nothing may be sent now.
+/// The next datagram, written into `buf` (16 + block size bytes suffice, and at least 323
+/// with an identity: a CONNECT_REPLY with the longest name), with its length and
+/// destination; `UDPC_NOTHING` when nothing may be sent now.
 #[no_mangle]
 pub extern "C" fn udpc_sender_poll_transmit(
     tx: *mut udpc_sender,

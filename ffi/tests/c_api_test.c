@@ -8,42 +8,12 @@
  */
 #define _DEFAULT_SOURCE
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "udpcast.h"
-
-static int checks, failures;
-
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        checks++;                                                                         \
-        if (!(cond)) {                                                                    \
-            failures++;                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                                 \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                    \
-    do {                                                                                  \
-        unsigned long long va_ = (unsigned long long)(a), vb_ = (unsigned long long)(b);  \
-        checks++;                                                                         \
-        if (va_ != vb_) {                                                                 \
-            failures++;                                                                   \
-            fprintf(stderr, "%s:%d: %s == %s failed: %llu != %llu\n", __FILE__, __LINE__, \
-                    #a, #b, va_, vb_);                                                    \
-        }                                                                                 \
-    } while (0)
-
-static uint32_t ip(const char *s)
-{
-    struct in_addr a;
-    if (!inet_aton(s, &a))
-        abort();
-    return a.s_addr;
-}
 
 /* ---------------------------------------------------------------- FEC (§5.4) ---- */
 
@@ -322,6 +292,7 @@ static void test_errors(void)
     CHECK_EQ(udpc_receiver_config_default(&rc), UDPC_OK);
     CHECK_EQ(rc.portbase, 9000);
     CHECK_EQ(rc.exit_wait_ms, 500);
+    CHECK(rc.verify);
     n = udpc_receiver_mem_size(&rc);
     CHECK(n > 0);
     mem = malloc(n);
@@ -439,7 +410,8 @@ static void test_receiver_session(void)
     /* 1. The first transmit is a CONNECT_REQ to the rendezvous address, port P+1. */
     CHECK(pop_tx(rx, txbuf, &tx, &to, &port) == 12);
     CHECK_EQ(tx.opcode, UDPC_OP_CONNECT_REQ);
-    CHECK_EQ(tx.capabilities, 9);
+    /* udpcast's 0x09 and bit 30, the verified-transfers extension (on by default). */
+    CHECK_EQ(tx.capabilities, 0x40000009u);
     CHECK_EQ(tx.receive_buffer, 212992);
     CHECK_EQ(to, ip("10.0.0.255"));
     CHECK_EQ(port, 9001);
@@ -464,6 +436,11 @@ static void test_receiver_session(void)
     CHECK_EQ(ev.join_group, ip("234.0.0.1"));
     CHECK_EQ(ev.block_size, BLOCK);
     CHECK(!ev.passive && !ev.streaming && !ev.waits_for_key);
+    /* The reply lacks bit 30: a udpcast sender, so no end-to-end check. */
+    CHECK_EQ(udpc_receiver_poll_event(rx, &ev), UDPC_OK);
+    CHECK_EQ(ev.kind, UDPC_RX_NOT_VERIFIED);
+    CHECK_EQ(ev.not_verified, UDPC_NOTVERIFIED_PLAIN_SENDER);
+    CHECK(!udpc_receiver_verifies(rx));
     CHECK_EQ(udpc_receiver_poll_event(rx, &ev), UDPC_NOTHING);
     CHECK(!udpc_receiver_is_closed(rx));
 

@@ -27,7 +27,9 @@ pub struct Progress {
     last_bytes: u64,
     /// The stream's size, once known: the line then shows percent and ETA.
     total: Option<u64>,
-    since: Instant,
+    /// When the first bytes were reported, and how many: the ETA's rate is measured from
+    /// there, not from the program's start (which may be minutes of waiting).
+    first: Option<(Instant, u64)>,
 }
 
 enum Style {
@@ -56,7 +58,7 @@ impl Progress {
             last: Instant::now(),
             last_bytes: 0,
             total,
-            since: Instant::now(),
+            first: None,
         }
     }
 
@@ -98,10 +100,16 @@ impl Progress {
             Style::Off => {}
             Style::Line => {
                 let mut err = std::io::stderr().lock();
-                let eta = self
-                    .total
-                    .map(|t| eta_text(bytes, t, self.since.elapsed()))
-                    .unwrap_or_default();
+                if bytes > 0 && self.first.is_none() {
+                    self.first = Some((Instant::now(), bytes));
+                }
+                let eta = match (self.total, self.first) {
+                    (Some(total), Some((t0, b0))) => {
+                        eta_text(bytes, total, bytes - b0.min(bytes), t0.elapsed())
+                    }
+                    (Some(total), None) => eta_text(bytes, total, 0, Duration::ZERO),
+                    _ => String::new(),
+                };
                 let _ = write!(err, "{}{eta}\r", line(mbps));
                 let _ = err.flush();
             }
@@ -112,14 +120,15 @@ impl Progress {
     }
 }
 
-/// `  42.1 %  ETA 1:05` after udpcast's line, from the average rate so far.
-fn eta_text(bytes: u64, total: u64, elapsed: Duration) -> String {
+/// `  42.1 %  ETA 1:05` after udpcast's line, from the average rate of the `moved` bytes
+/// of the last `elapsed`.
+fn eta_text(bytes: u64, total: u64, moved: u64, elapsed: Duration) -> String {
     let percent = if total == 0 {
         100.0
     } else {
         (bytes.min(total) as f64 * 100.0 / total as f64).min(100.0)
     };
-    let rate = bytes as f64 / elapsed.as_secs_f64().max(1e-3);
+    let rate = moved as f64 / elapsed.as_secs_f64().max(1e-3);
     let eta = if bytes >= total {
         0
     } else if rate > 0.0 {
@@ -161,12 +170,13 @@ mod tests {
     #[test]
     fn percent_and_eta_follow_the_average_rate() {
         let ten_s = Duration::from_secs(10);
-        assert_eq!(eta_text(25, 100, ten_s), "   25.0 %  ETA 0:30");
-        assert_eq!(eta_text(100, 100, ten_s), "  100.0 %  ETA 0:00");
-        assert_eq!(eta_text(0, 100, ten_s), "    0.0 %");
-        assert_eq!(eta_text(0, 0, ten_s), "  100.0 %  ETA 0:00");
+        assert_eq!(eta_text(25, 100, 25, ten_s), "   25.0 %  ETA 0:30");
+        assert_eq!(eta_text(30, 100, 20, ten_s), "   30.0 %  ETA 0:35");
+        assert_eq!(eta_text(100, 100, 0, ten_s), "  100.0 %  ETA 0:00");
+        assert_eq!(eta_text(0, 100, 0, ten_s), "    0.0 %");
+        assert_eq!(eta_text(0, 0, 0, ten_s), "  100.0 %  ETA 0:00");
         assert_eq!(
-            eta_text(1, 7201, Duration::from_secs(1)),
+            eta_text(1, 7201, 1, Duration::from_secs(1)),
             "    0.0 %  ETA 120:00"
         );
     }

@@ -1,9 +1,13 @@
 //! The tiny receiver (`ffi/examples/tiny-receiver.c`: C sockets and files, libudpcast for
 //! the protocol) against real senders in the network lab: Debian's udp-sender in
 //! synchronous mode under loss, Debian's async FEC sender under loss, and our own
-//! udp-sender. Every output must equal the input (SHA-256). Then udp-receiver's options as
-//! a boot image passes them: a multicast rendezvous, exit-wait, receive buffer, sync,
-//! passive reception; the result line; and the refusal of bad command lines.
+//! udp-sender. Every output must equal the input (SHA-256). Verified transfers
+//! (doc/verified-transfers.md): from our sender the stream is identified and verified
+//! (the printed digest is the input's), from Debian's it is received as before and said to
+//! be not verified, and `--expect-name` refuses another stream without touching the output.
+//! Then udp-receiver's options as a boot image passes them: a multicast rendezvous,
+//! exit-wait, receive buffer, sync, passive reception; the result line; and the refusal of
+//! bad command lines.
 //!
 //! Nothing is built here: the binary must exist at `target/tiny/tiny-receiver`
 //! (`ffi/build-tiny-receiver.sh` puts it there). Without it, like without a lab, the tests
@@ -15,6 +19,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use udpcast_core::extension::integrity::StreamDigest;
 use udpcast_core::wire::Message;
 use udpcast_tests::lab::{self, Lab, Loss, Proc};
 use udpcast_tests::pcap::UdpDatagram;
@@ -99,10 +104,9 @@ fn start_tiny_with<'a>(lab: &'a Lab, tiny: &Path, opts: &[&str], out: &Path) -> 
     rx
 }
 
-/// Runs `sender` on host 0 with `args` + `--file input` and expects both to succeed.
-fn run_sender<'a>(lab: &'a Lab, sender: &Path, args: &[&str], input: &Path, rx: &mut Proc<'a>) {
-    let mut tx = lab
-        .host(0)
+/// Starts `sender` on host 0 with `args` + `--file input`.
+fn spawn_sender<'a>(lab: &'a Lab, sender: &Path, args: &[&str], input: &Path) -> Proc<'a> {
+    lab.host(0)
         .command(sender)
         .args(args)
         .arg("--file")
@@ -110,7 +114,12 @@ fn run_sender<'a>(lab: &'a Lab, sender: &Path, args: &[&str], input: &Path, rx: 
         .timeout(LIMIT)
         .label("sender")
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `sender` on host 0 with `args` + `--file input` and expects both to succeed.
+fn run_sender<'a>(lab: &'a Lab, sender: &Path, args: &[&str], input: &Path, rx: &mut Proc<'a>) {
+    let mut tx = spawn_sender(lab, sender, args, input);
     lab::expect_all_success(&mut [&mut tx, rx], LIMIT + Duration::from_secs(5));
 }
 
@@ -126,14 +135,13 @@ fn assert_same(input: &Path, out: &Path) {
     );
 }
 
-/// Synchronous transfer from `sender` to the tiny receiver with `permille` loss toward it.
-fn sync_transfer(sender_path: Option<PathBuf>, permille: u32, seed: u64) {
-    let Some(tiny) = tiny_receiver() else { return };
-    let Some(sender) = sender_path else { return };
+/// Synchronous transfer from `sender` to the tiny receiver with `permille` loss toward it;
+/// the tiny receiver's stderr, or `None` after a skip.
+fn sync_transfer(sender_path: Option<PathBuf>, permille: u32, seed: u64) -> Option<String> {
+    let tiny = tiny_receiver()?;
+    let sender = sender_path?;
     let _turn = heavy();
-    let Some(lab) = Lab::new_or_skip(2) else {
-        return;
-    };
+    let lab = Lab::new_or_skip(2)?;
     let input = lab.path("in.bin");
     let out = lab.path("out.bin");
     lab::write_random_file(&input, INPUT_SIZE, seed).unwrap();
@@ -153,6 +161,66 @@ fn sync_transfer(sender_path: Option<PathBuf>, permille: u32, seed: u64) {
         assert!(dropped > 0, "the loss rule dropped nothing");
     }
     assert_same(&input, &out);
+    let stderr = rx.stderr();
+    if sender.starts_with("/usr/bin") {
+        assert_not_verified(&stderr);
+    } else {
+        assert_verified(&stderr, &input);
+    }
+    Some(stderr)
+}
+
+/// The lines of `stderr` that start with `prefix`.
+fn lines_starting<'s>(stderr: &'s str, prefix: &str) -> Vec<&'s str> {
+    stderr.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+/// 16 lowercase hexadecimal digits, as the tiny receiver prints session ids.
+fn is_hex16(s: &str) -> bool {
+    s.len() == 16
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The tiny receiver named the stream our sender announced (the input's base name, its
+/// size, a session id) and verified it: one `verified:` line with the input's length and
+/// CRC-32C, computed here from the input file.
+fn assert_verified(stderr: &str, input: &Path) {
+    let data = std::fs::read(input).unwrap();
+    let mut digest = StreamDigest::new();
+    digest.update(&data);
+    let check = digest.finalize();
+    let name = input.file_name().unwrap().to_str().unwrap();
+    let stream = lines_starting(stderr, "Stream \"");
+    assert_eq!(stream.len(), 1, "not one identity line:\n{stderr}");
+    let session = stream[0]
+        .strip_prefix(&format!(
+            "Stream \"{name}\", {} bytes, session ",
+            data.len()
+        ))
+        .unwrap_or_else(|| panic!("identity line {:?}", stream[0]));
+    assert!(is_hex16(session), "session {session:?}");
+    assert_eq!(
+        lines_starting(stderr, "verified: "),
+        [format!(
+            "verified: {} bytes, crc32c {:08x}",
+            check.bytes, check.crc32c
+        )],
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not verified"), "{stderr}");
+    assert!(!stderr.contains("failed its checksum"), "{stderr}");
+}
+
+/// A udpcast sender: said once, and nothing else about verification.
+fn assert_not_verified(stderr: &str) {
+    assert_eq!(
+        lines_starting(stderr, "not verified: "),
+        ["not verified: the sender does not support verification"],
+        "{stderr}"
+    );
+    assert!(lines_starting(stderr, "verified: ").is_empty(), "{stderr}");
+    assert!(lines_starting(stderr, "Stream \"").is_empty(), "{stderr}");
 }
 
 #[test]
@@ -165,13 +233,103 @@ fn debian_sender_to_tiny_receiver_with_5pct_loss() {
 }
 
 #[test]
-fn our_sender_to_tiny_receiver() {
+fn our_sender_to_tiny_receiver_is_verified() {
     sync_transfer(our_sender(), 0, 102);
 }
 
 #[test]
-fn our_sender_to_tiny_receiver_with_5pct_loss() {
+fn our_sender_to_tiny_receiver_with_5pct_loss_is_verified() {
     sync_transfer(our_sender(), 50, 103);
+}
+
+/// `--expect-name` with the name our sender announces by default (the input file's base
+/// name): received and verified.
+#[test]
+fn tiny_receiver_takes_the_stream_it_expects() {
+    let Some(tiny) = tiny_receiver() else { return };
+    let Some(sender) = our_sender() else { return };
+    let _turn = heavy();
+    let Some(lab) = Lab::new_or_skip(2) else {
+        return;
+    };
+    let input = lab.path("in.bin");
+    let out = lab.path("out.bin");
+    lab::write_random_file(&input, 1 << 20, 106).unwrap();
+    let mut rx = start_tiny_with(&lab, &tiny, &["--nokbd", "--expect-name", "in.bin"], &out);
+    run_sender(
+        &lab,
+        &sender,
+        &["--nokbd", "--min-receivers", "1"],
+        &input,
+        &mut rx,
+    );
+    assert_same(&input, &out);
+    assert_verified(&rx.stderr(), &input);
+}
+
+/// The tiny receiver with `tiny_args` meets `sender` (run with `--nokbd --min-receivers 1`)
+/// and must refuse the stream: exit 1 with `message`, the warning a boot image looks for,
+/// and the output file, which exists beforehand, left as it was.
+fn refuses(sender: &Path, tiny_args: &[&str], message: &str) {
+    let Some(tiny) = tiny_receiver() else { return };
+    let _turn = heavy();
+    let Some(lab) = Lab::new_or_skip(2) else {
+        return;
+    };
+    let input = lab.path("in.bin");
+    let out = lab.path("out.bin");
+    lab::write_random_file(&input, 1 << 20, 107).unwrap();
+    let before = b"bytes that must survive a refused stream\n";
+    std::fs::write(&out, before).unwrap();
+    let mut rx = start_tiny_with(&lab, &tiny, tiny_args, &out);
+    let mut tx = spawn_sender(&lab, sender, &["--nokbd", "--min-receivers", "1"], &input);
+    let status = rx.wait_timeout(LIMIT).unwrap();
+    let stderr = rx.stderr();
+    let _ = tx.terminate(Duration::from_secs(3));
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(1),
+        "{}\n{stderr}",
+        rx.describe_status().unwrap_or_default()
+    );
+    assert!(
+        stderr.contains(&format!("tiny-receiver: {message}\n")),
+        "no {message:?}:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("tiny-receiver: 0 bytes written; the output is INCOMPLETE\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Transfer complete"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        before,
+        "the output of a refused stream was touched"
+    );
+}
+
+#[test]
+fn tiny_receiver_refuses_a_stream_with_another_name() {
+    let Some(sender) = our_sender() else { return };
+    refuses(
+        &sender,
+        &["--nokbd", "--expect-name=wrong"],
+        "stream \"in.bin\" is not the stream expected (--expect-name wrong)",
+    );
+}
+
+/// Debian's sender announces no name, so it cannot be the stream expected.
+#[test]
+fn tiny_receiver_refuses_a_udpcast_sender_when_a_name_is_expected() {
+    let Some(sender) = program(PathBuf::from(DEBIAN_SENDER), "apt-get install udpcast") else {
+        return;
+    };
+    refuses(
+        &sender,
+        &["--nokbd", "--expect-name", "in.bin"],
+        "a stream without a name (udpcast sender) is not the stream expected \
+         (--expect-name in.bin)",
+    );
 }
 
 /// Exactly every `n`-th frame toward one host dropped (ports 9000-9001), by an nftables
@@ -237,6 +395,43 @@ fn debian_async_fec_sender_to_tiny_receiver_with_2pct_loss() {
         &mut rx,
     );
     assert_same(&input, &out);
+    assert_not_verified(&rx.stderr());
+}
+
+/// Our async sender with FEC announces the stream in its HELLOs (no receiver talks back):
+/// the tiny receiver, passive, checks each slice after FEC repair and the whole stream.
+#[test]
+fn our_async_fec_sender_to_passive_tiny_receiver_with_2pct_loss_is_verified() {
+    let Some(tiny) = tiny_receiver() else { return };
+    let Some(sender) = our_sender() else { return };
+    let _turn = heavy();
+    let Some(lab) = Lab::new_or_skip(2) else {
+        return;
+    };
+    let input = lab.path("in.bin");
+    let out = lab.path("out.bin");
+    lab::write_random_file(&input, INPUT_SIZE, 108).unwrap();
+    drop_every_nth(&lab, 1, 50);
+
+    let mut rx = start_tiny_with(&lab, &tiny, &["--nokbd", "--passive"], &out);
+    run_sender(
+        &lab,
+        &sender,
+        &[
+            "--nokbd",
+            "--async",
+            "--fec",
+            "8x8/128",
+            "--max-bitrate",
+            "100m",
+            "--autostart",
+            "2",
+        ],
+        &input,
+        &mut rx,
+    );
+    assert_same(&input, &out);
+    assert_verified(&rx.stderr(), &input);
 }
 
 /// The keyboard path: without `--nokbd` the tiny receiver takes the end of its stdin
@@ -657,6 +852,18 @@ fn bad_numbers_exit_1_naming_the_option() {
     assert_usage_error(&tiny, &["-M", "232.1.2.300", "--help"], "-M: 232.1.2.300");
 }
 
+/// A name no sender can announce: empty (refused by the parser), or one the library
+/// refuses (control characters, over 255 bytes), which it judges once it runs.
+#[test]
+fn bad_expected_names_exit_1_naming_the_option() {
+    let Some(tiny) = tiny_receiver() else { return };
+    assert_usage_error(&tiny, &["--expect-name=", "--help"], "--expect-name");
+    assert_usage_error(&tiny, &["--expect-name"], "missing value for --expect-name");
+    assert_usage_error(&tiny, &["--expect-name", "a\tb"], "--expect-name: a\tb");
+    let long = "x".repeat(256);
+    assert_usage_error(&tiny, &["--expect-name", &long], "--expect-name");
+}
+
 #[test]
 fn help_and_version_print_to_stdout_and_exit_0() {
     let Some(tiny) = tiny_receiver() else { return };
@@ -670,6 +877,7 @@ fn help_and_version_print_to_stdout_and_exit_0() {
         "--rcvbuf",
         "--ttl",
         "--sync",
+        "--expect-name",
     ] {
         assert!(text.contains(option), "usage lacks {option}: {text}");
     }

@@ -10,11 +10,11 @@ use super::{SliceCheck, StreamCheck};
 use core::fmt;
 use crc::{Crc, Table, CRC_32_ISCSI};
 
-// Slice-by-16 tables (16 KiB) on hosts; bare-metal targets, where flash is scarce, use one
-// 256-entry table.
-#[cfg(not(target_os = "none"))]
+// Slice-by-16 tables (16 KiB) on hosts; bare-metal targets, where flash is scarce, and
+// size-optimised builds use one 256-entry table.
+#[cfg(not(any(target_os = "none", feature = "small-tables")))]
 type Lanes = Table<16>;
-#[cfg(target_os = "none")]
+#[cfg(any(target_os = "none", feature = "small-tables"))]
 type Lanes = Table<1>;
 
 static SLICE_CRC: Crc<u32, Lanes> = Crc::<u32, Lanes>::new(&CRC_32_ISCSI);

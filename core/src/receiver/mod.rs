@@ -21,6 +21,8 @@ mod slot;
 #[cfg(test)]
 mod tests;
 mod verification;
+#[cfg(test)]
+mod verification_tests;
 
 pub use config::ReceiverConfig;
 pub use event::{Connection, Event, NotVerifiedReason, ReceiverError};

@@ -471,11 +471,19 @@ impl<'s> Sender<'s> {
                     data_address,
                 };
                 let len = reply.encode(buf).ok()?;
-                let len = match verification {
-                    Some(v) => v.append_identity(buf, len),
-                    None => len,
-                };
-                Some((len, to))
+                match verification.map(|v| v.append_identity(buf, len)) {
+                    // The identity did not fit the caller's buffer: plain udpcast rather
+                    // than a promise the receiver would find broken.
+                    Some(extended) if extended == len => {
+                        let plain = ConnectReply {
+                            capabilities: self.capabilities,
+                            ..reply
+                        };
+                        Some((plain.encode(buf).ok()?, to))
+                    }
+                    Some(extended) => Some((extended, to)),
+                    None => Some((len, to)),
+                }
             }
             Control::Reqack => {
                 let r = self.r.as_mut()?;
