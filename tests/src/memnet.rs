@@ -1,12 +1,26 @@
 //! An in-memory network for deterministic end-to-end tests of core: one of our senders
 //! and several of our receivers exchange datagrams through a lossy "switch", with a fake
 //! clock that jumps to the next deadline when nothing else is happening.
+//!
+//! For verified transfers (issue #11) the sender can be given an identity
+//! ([`Options::identity`]), a receiver can expect a stream name ([`Peer::expect_name`]),
+//! and a per-receiver [`Hook`] can alter, drop or add datagrams on their way to it (see
+//! [`corrupt_data_payloads`]).
 
+use std::cell::Cell;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::rc::Rc;
 use udpcast_core::addressing;
-use udpcast_core::receiver::{self, Receiver, ReceiverConfig};
+use udpcast_core::extension::{Identity, StreamCheck, StreamName};
+use udpcast_core::receiver::{self, Receiver, ReceiverConfig, ReceiverStats};
 use udpcast_core::sender::{self, Sender, SenderConfig};
 use udpcast_core::time::Instant;
+use udpcast_core::wire::{Opcode, BLOCK_HEADER_LEN};
+
+/// What happens to one datagram of the sender on its way to one receiver (after the
+/// link's loss): the datagrams that arrive instead. None: lost; one: as sent or altered;
+/// more: extra ones injected before or after it.
+pub type Hook = Box<dyn FnMut(&[u8]) -> Vec<Vec<u8>>>;
 
 /// The sender's address on the fake LAN.
 pub const SENDER_IP: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
@@ -54,6 +68,12 @@ pub struct Peer {
     pub output: Vec<u8>,
     /// Its events.
     pub events: Vec<receiver::Event>,
+    /// The only stream name it accepts (`--expect-name`), if any.
+    pub expect_name: Option<String>,
+    /// Alters the sender's datagrams on their way to it.
+    pub hook: Option<Hook>,
+    /// What it sent, as (destination, bytes).
+    pub sent: Vec<(SocketAddrV4, Vec<u8>)>,
 }
 
 /// The result of a run.
@@ -70,6 +90,62 @@ pub struct Run {
     pub sent_at_us: Vec<u64>,
     /// Fake time at the end, µs.
     pub elapsed_us: u64,
+    /// The sender's whole-stream digest, if it had an identity and the input ended.
+    pub sender_stream_check: Option<StreamCheck>,
+    /// Whether the sender sent slice checks.
+    pub sender_verifies: bool,
+    /// Per receiver: its counters at the end.
+    pub receiver_stats: Vec<ReceiverStats>,
+    /// Per receiver: the identity a sender of ours announced to it.
+    pub receiver_identities: Vec<Option<Identity>>,
+    /// The run stopped at [`Options::max_steps`]: the endpoints kept busy without the fake
+    /// clock moving (a livelock).
+    pub step_limit_hit: bool,
+}
+
+/// How a run goes, beyond the sender's config and the receivers.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Seeds the losses.
+    pub seed: u64,
+    /// The most fake time the run may take, µs.
+    pub limit_us: u64,
+    /// Cuts receiver `i` off after `n` data bytes.
+    pub kill: Option<(usize, usize)>,
+    /// Gives the sender this identity ([`Sender::set_identity`]): it offers verified
+    /// transfers.
+    pub identity: Option<Identity>,
+    /// The most turns of the loop (each a round of datagrams both ways): a run that
+    /// never lets the clock move ends there instead of spinning forever.
+    pub max_steps: u64,
+}
+
+impl Options {
+    /// A run seeded with `seed` of at most `limit_us`, nobody killed, no identity.
+    pub fn new(seed: u64, limit_us: u64) -> Self {
+        Options {
+            seed,
+            limit_us,
+            kill: None,
+            identity: None,
+            max_steps: u64::MAX,
+        }
+    }
+
+    /// The same with the sender given `identity`.
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+}
+
+/// An identity for a stream called `name` of `total_size` bytes (if known).
+pub fn identity(session: u64, name: &str, total_size: Option<u64>) -> Identity {
+    Identity {
+        session,
+        name: StreamName::new(name).expect("a valid stream name"),
+        total_size,
+    }
 }
 
 /// A sender config for the fake LAN.
@@ -99,10 +175,23 @@ pub fn run(
     limit_us: u64,
     kill: Option<(usize, usize)>,
 ) -> Run {
+    let options = Options {
+        kill,
+        ..Options::new(seed, limit_us)
+    };
+    run_with(config, input, peers, &options)
+}
+
+/// Runs a transfer of `input` from a sender with `config` to `peers` as `options` say.
+pub fn run_with(config: SenderConfig, input: &[u8], peers: &mut [Peer], options: &Options) -> Run {
+    let (seed, limit_us, kill) = (options.seed, options.limit_us, options.kill);
     let mut rng = Rng::new(seed);
     let mut sender_storage = vec![0u8; Sender::storage_size(&config)];
     let mut now = Instant(1_000_000);
     let mut tx = Sender::new(config, &mut sender_storage, now).expect("valid config");
+    if let Some(identity) = options.identity {
+        tx.set_identity(identity);
+    }
     let mut storages: Vec<Vec<u8>> = peers
         .iter()
         .map(|_| vec![0u8; receiver::FULL_STORAGE])
@@ -110,7 +199,13 @@ pub fn run(
     let mut rxs: Vec<Receiver> = peers
         .iter()
         .zip(storages.iter_mut())
-        .map(|(p, s)| Receiver::new(p.config, s, now))
+        .map(|(p, s)| {
+            let mut rx = Receiver::new(p.config, s, now);
+            if let Some(name) = &p.expect_name {
+                rx.expect_name(name).expect("a valid stream name");
+            }
+            rx
+        })
         .collect();
     let mut cursor = 0usize;
     let mut sent = Vec::new();
@@ -120,7 +215,14 @@ pub fn run(
     let mut rbuf = [0u8; 256];
     let end = Instant(now.0 + limit_us);
     let sender_addr = SocketAddrV4::new(SENDER_IP, PORTBASE + 1);
+    let mut steps = 0u64;
+    let mut step_limit_hit = false;
     while now < end {
+        steps += 1;
+        if steps > options.max_steps {
+            step_limit_hit = true;
+            break;
+        }
         let mut busy = false;
         // Input, as fast as the sender takes it.
         if tx.is_transferring() {
@@ -152,7 +254,14 @@ pub fn run(
                     }
                 }
                 if reaches && !peer.dead && !rng.chance(peer.loss_permille) {
-                    rx.handle_datagram(now, sender_addr, &datagram);
+                    match peer.hook.as_mut() {
+                        Some(hook) => {
+                            for altered in hook(&datagram) {
+                                rx.handle_datagram(now, sender_addr, &altered);
+                            }
+                        }
+                        None => rx.handle_datagram(now, sender_addr, &datagram),
+                    }
                 }
             }
             sent.push((t.destination, datagram));
@@ -166,6 +275,7 @@ pub fn run(
                     continue;
                 }
                 let from = SocketAddrV4::new(peer.ip, PORTBASE);
+                peer.sent.push((t.destination, rbuf[..t.len].to_vec()));
                 let to = *t.destination.ip();
                 // The rendezvous (broadcast) and the sender's own address both reach it.
                 if to == SENDER_IP || to == BROADCAST {
@@ -229,6 +339,11 @@ pub fn run(
         sent,
         sent_at_us,
         elapsed_us: now.0 - 1_000_000,
+        sender_stream_check: tx.stream_check(),
+        sender_verifies: tx.verifies(),
+        receiver_stats: rxs.iter().map(Receiver::stats).collect(),
+        receiver_identities: rxs.iter().map(|r| r.identity().copied()).collect(),
+        step_limit_hit,
     }
 }
 
@@ -242,5 +357,40 @@ pub fn peer(i: u8, loss_permille: u32) -> Peer {
         config,
         output: Vec::new(),
         events: Vec::new(),
+        expect_name: None,
+        hook: None,
+        sent: Vec::new(),
     }
+}
+
+/// A hook that flips one payload byte of about `permille`/1000 of the DATA datagrams
+/// (chosen with a generator seeded by `seed`), as a faulty link whose UDP checksum still
+/// holds would; `count` is incremented for each one altered.
+pub fn corrupt_data_payloads(seed: u64, permille: u32, count: Rc<Cell<u64>>) -> Hook {
+    corrupt_block_payloads(seed, permille, &[Opcode::Data], count)
+}
+
+/// The same for the DATA and FEC datagrams whose opcode is in `opcodes`.
+pub fn corrupt_block_payloads(
+    seed: u64,
+    permille: u32,
+    opcodes: &'static [Opcode],
+    count: Rc<Cell<u64>>,
+) -> Hook {
+    let mut rng = Rng::new(seed);
+    Box::new(move |datagram: &[u8]| {
+        let mut d = datagram.to_vec();
+        let opcode = d
+            .get(..2)
+            .and_then(|o| Opcode::from_u16(u16::from_be_bytes([o[0], o[1]])));
+        let is_block = d.len() > BLOCK_HEADER_LEN && opcode.is_some_and(|o| opcodes.contains(&o));
+        if is_block && rng.chance(permille) {
+            let payload = d.len() - BLOCK_HEADER_LEN;
+            let at = BLOCK_HEADER_LEN + (rng.next_u64() as usize % payload);
+            // Never 0: the byte always changes.
+            d[at] ^= (rng.next_u64() % 255 + 1) as u8;
+            count.set(count.get() + 1);
+        }
+        vec![d]
+    })
 }

@@ -153,7 +153,8 @@ pub enum ReceiverError {
     MissingIdentity,
     /// The sender's extension data is malformed.
     BadTrailer(TrailerError),
-    /// A passive receiver got a slice that fails its checksum and cannot ask for it again.
+    /// A slice fails its checksum and cannot be had intact: a passive receiver cannot ask
+    /// for it again, and any receiver gives up after 16 failures of one slice in a row.
     CorruptSlice {
         /// The slice.
         slice: u32,
@@ -216,7 +217,7 @@ impl fmt::Display for ReceiverError {
             ReceiverError::BadTrailer(e) => write!(f, "malformed extension data: {e}"),
             ReceiverError::CorruptSlice { slice } => write!(
                 f,
-                "slice {slice} fails its checksum and a passive receiver cannot ask for it again"
+                "slice {slice} fails its checksum and cannot be had intact (passive, or failed too often)"
             ),
             ReceiverError::MissingStreamDigest => {
                 f.write_str("the stream ended without the sender's digest: not verified")

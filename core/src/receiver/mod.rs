@@ -442,7 +442,17 @@ impl<'s> Receiver<'s> {
         message: Message,
         datagram: &[u8],
     ) -> Result<(), ReceiverError> {
-        let trailer = trailer_of(&message, datagram);
+        let trailer = match trailer_of(&message, datagram) {
+            // With verification off we are udpcast, which never looks past the fixed part.
+            _ if !self.config.verify => Ok(None),
+            // doc/verified-transfers.md §3: a version we do not speak is plain udpcast.
+            Err(crate::extension::TrailerError::UnsupportedVersion(_)) => Ok(None),
+            t => t,
+        };
+        let foreign = matches!(
+            trailer_of(&message, datagram),
+            Err(crate::extension::TrailerError::UnsupportedVersion(_))
+        );
         match message {
             Message::ConnectReply(reply) => {
                 let client = reply.client_number.ok_or(ReceiverError::Refused)?;
@@ -465,7 +475,11 @@ impl<'s> Receiver<'s> {
                     }
                     t => t.ok().flatten(),
                 };
-                self.identify(reply.capabilities, trailer, false)
+                let mut capabilities = reply.capabilities;
+                if foreign {
+                    capabilities.remove(VERIFIED);
+                }
+                self.identify(capabilities, trailer, false)
             }
             Message::Hello(hello) => {
                 if hello.kind == crate::wire::HelloKind::Streaming {
@@ -618,9 +632,13 @@ impl<'s> Receiver<'s> {
                 self.after_store(now, index, stored)
             }
             Message::Reqack(reqack) => {
-                let Ok(trailer) = trailer_of(&message, datagram) else {
-                    self.stats.malformed_datagrams += 1;
-                    return Ok(());
+                let trailer = match trailer_of(&message, datagram) {
+                    _ if self.verification.is_none() => None,
+                    Ok(trailer) => trailer,
+                    Err(_) => {
+                        self.stats.malformed_datagrams += 1;
+                        return Ok(());
+                    }
                 };
                 match self.take_reqack_trailer(&reqack, trailer) {
                     ReqackVerdict::Answer => self.answer(now, session, &reqack),
@@ -908,6 +926,11 @@ impl<'s> Receiver<'s> {
                 });
             }
             self.give_up(incomplete)?;
+        }
+        if self.passive() {
+            // Every check an async sender sends for the slices before its end came before
+            // the end: one still missing never will.
+            self.release_unchecked(|slice| slice < end);
         }
         if self.first_incomplete() > end && self.phase == Phase::Receiving {
             self.phase = Phase::Draining;

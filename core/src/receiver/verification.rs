@@ -20,7 +20,13 @@ pub(crate) struct Verification {
     passed: [Option<(u32, u32)>; SLOTS],
     /// The whole stream's digest the sender announced with the end of the stream.
     end: Option<StreamCheck>,
+    /// The slice that failed its check last, and how many times in a row.
+    failing: Option<(u32, u32)>,
 }
+
+/// A slice that fails its check this many times is given up on: a sender that keeps
+/// sending it the same wrong way would otherwise be asked forever.
+const MAX_SLICE_FAILURES: u32 = 16;
 
 impl Verification {
     fn new(identity: Identity) -> Self {
@@ -29,6 +35,7 @@ impl Verification {
             checks: [None; SLOTS],
             passed: [None; SLOTS],
             end: None,
+            failing: None,
         }
     }
 
@@ -219,6 +226,16 @@ impl Receiver<'_> {
         }
         self.stats.slices_failed += 1;
         self.event(Event::SliceFailedCheck { slice });
+        let failures = match self.verification.as_ref().and_then(|v| v.failing) {
+            Some((s, n)) if s == slice => n + 1,
+            _ => 1,
+        };
+        if let Some(v) = self.verification.as_mut() {
+            v.failing = Some((slice, failures));
+        }
+        if failures >= MAX_SLICE_FAILURES {
+            return Err(ReceiverError::CorruptSlice { slice });
+        }
         if self.config.passive {
             if !self.config.ignore_lost_data {
                 return Err(ReceiverError::CorruptSlice { slice });

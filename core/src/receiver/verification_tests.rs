@@ -528,7 +528,6 @@ fn an_empty_stream_verifies() {
 /// carrying the digest: nothing more will ever come from an async sender, so it must end
 /// (not verified) instead of holding the slice and waiting forever.
 #[test]
-#[ignore = "bug: a held slice with no check coming keeps a passive receiver waiting forever"]
 fn a_passive_receiver_that_missed_the_last_checks_ends_instead_of_hanging() {
     let mut storage = [0u8; STORAGE];
     let mut rx = passive(&mut storage);
@@ -559,7 +558,6 @@ fn a_passive_receiver_that_missed_the_last_checks_ends_instead_of_hanging() {
 /// With verification off the receiver is udpcast, which ignores every byte after a
 /// message's fixed part (PROTOCOL.md §2.11), even ones that look like a broken trailer.
 #[test]
-#[ignore = "bug: with verify=false a REQACK whose trailing bytes are a malformed trailer is dropped"]
 fn with_verification_off_trailing_bytes_of_a_reqack_are_ignored() {
     let mut storage = [0u8; STORAGE];
     let mut plain = config();
@@ -583,7 +581,6 @@ fn with_verification_off_trailing_bytes_of_a_reqack_are_ignored() {
 
 /// The same for the HELLO of an async sender.
 #[test]
-#[ignore = "bug: with verify=false an async HELLO whose trailer is malformed fails the receiver"]
 fn with_verification_off_trailing_bytes_of_an_async_hello_are_ignored() {
     let mut storage = [0u8; STORAGE];
     let mut plain = config();
@@ -601,7 +598,6 @@ fn with_verification_off_trailing_bytes_of_an_async_hello_are_ignored() {
 /// doc/verified-transfers.md §3: "a receiver that meets a version it does not speak treats
 /// the sender as plain udpcast and says so".
 #[test]
-#[ignore = "bug: a trailer of another version fails the receiver with BadTrailer"]
 fn a_trailer_of_another_version_means_plain_udpcast() {
     let mut storage = [0u8; STORAGE];
     let mut rx = Receiver::new(config(), &mut storage, t(0));
@@ -621,7 +617,6 @@ fn a_trailer_of_another_version_means_plain_udpcast() {
 /// A slice that can never pass (its check is wrong, or a link mangles it the same way
 /// every time) must not be asked for again forever: the transfer would never end.
 #[test]
-#[ignore = "bug: a slice that never passes its check is asked for again forever"]
 fn a_slice_that_keeps_failing_its_check_ends_the_transfer() {
     let mut storage = [0u8; STORAGE];
     let mut rx = connected(&mut storage, config());

@@ -312,7 +312,7 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
         UDPC_RXERR_MISSING_IDENTITY => c"the sender announced verification but no stream identity",
         UDPC_RXERR_BAD_TRAILER => c"malformed extension data",
         UDPC_RXERR_CORRUPT_SLICE => {
-            c"a slice fails its checksum and a passive receiver cannot ask for it again"
+            c"a slice fails its checksum and cannot be had intact (passive, or failed too often)"
         }
         UDPC_RXERR_MISSING_STREAM_DIGEST => {
             c"the stream ended without the sender's digest: not verified"
