@@ -332,7 +332,9 @@ impl Session<'_, '_> {
         if std::mem::take(&mut self.open_sink) && self.failure.is_none() {
             self.start_output();
         }
-        loop {
+        // After a write failure nothing more is written: the first error is the one to tell
+        // (later writes would only report the writer's absence as a broken pipe).
+        while self.failure.is_none() {
             let bytes = self.receiver.output();
             if bytes.is_empty() {
                 break;

@@ -580,7 +580,8 @@ fn input_size(args: &SenderArgs) -> Option<u64> {
         return None;
     }
     let meta = std::fs::metadata(args.file.as_ref()?).ok()?;
-    meta.is_file().then_some(meta.len())
+    // /proc and /sys files say 0 and stream more: 0 means "unknown", not "empty".
+    (meta.is_file() && meta.len() > 0).then_some(meta.len())
 }
 
 fn sender_failure(error: SenderError) -> Outcome {

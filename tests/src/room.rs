@@ -42,6 +42,8 @@ pub struct Room {
     pub limit: Duration,
     /// Sets `UDPCAST_NO_GSO` for our sender, so a capture sees every datagram on its own.
     pub no_gso: bool,
+    /// More environment for the senders started from now on (e.g. `LD_PRELOAD`).
+    pub sender_env: Vec<(String, String)>,
 }
 
 impl Room {
@@ -66,6 +68,7 @@ impl Room {
             lab: builder.build_or_skip()?,
             limit,
             no_gso: false,
+            sender_env: Vec::new(),
         })
     }
 
@@ -83,13 +86,19 @@ impl Room {
 
     /// A receiver on `host` with `args` and `--file out-h<host>.bin`, once it listens.
     pub fn receiver(&self, host: usize, imp: Impl, args: &[&str]) -> Proc<'_> {
+        let out = self.output(host);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--file", out.to_str().unwrap()]);
+        self.receiver_with(host, imp, &all)
+    }
+
+    /// A receiver on `host` with exactly `args` (say, a `--pipe`), once it listens.
+    pub fn receiver_with(&self, host: usize, imp: Impl, args: &[&str]) -> Proc<'_> {
         let mut p = self
             .lab
             .host(host)
             .command(imp.program("udp-receiver"))
             .args(args)
-            .arg("--file")
-            .arg(self.output(host))
             .timeout(self.limit)
             .label(&format!("h{host}-rx-{}", imp.word()))
             .spawn()
@@ -101,9 +110,17 @@ impl Room {
 
     /// A sender on host 0 reading `input` with `args`, once its control socket is open.
     pub fn sender(&self, imp: Impl, args: &[&str], input: &Path) -> Proc<'_> {
-        let mut cmd = self.lab.host(0).command(imp.program("udp-sender"));
+        self.sender_on(0, imp, args, input)
+    }
+
+    /// A sender on `host` reading `input` with `args`, once its control socket is open.
+    pub fn sender_on(&self, host: usize, imp: Impl, args: &[&str], input: &Path) -> Proc<'_> {
+        let mut cmd = self.lab.host(host).command(imp.program("udp-sender"));
         if self.no_gso && imp == Impl::Ours {
             cmd = cmd.env("UDPCAST_NO_GSO", "1");
+        }
+        for (key, value) in &self.sender_env {
+            cmd = cmd.env(key, value);
         }
         let mut p = cmd
             .args(args)
@@ -111,7 +128,7 @@ impl Room {
             .arg(input)
             .stdin(Input::Null)
             .timeout(self.limit)
-            .label(&format!("h0-tx-{}", imp.word()))
+            .label(&format!("h{host}-tx-{}", imp.word()))
             .spawn()
             .unwrap();
         let ok = p.wait_for_stderr("Broadcasting control to", READY).unwrap();
