@@ -57,6 +57,15 @@ elif [ -n "${UDPCAST_REQUIRE_LAB:-}" ]; then
 else
   echo "!!! SKIPPED: the demo needs root" >&2
 fi
+step "loss matrix, the CI slice (scripts/soak-lab.sh --quick: ours, 0 and 5 % on every link)"
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/soak-lab.sh --quick
+elif [ -n "${UDPCAST_REQUIRE_LAB:-}" ]; then
+  echo "the loss matrix needs root (UDPCAST_REQUIRE_LAB is set)" >&2
+  exit 1
+else
+  echo "!!! SKIPPED: the loss matrix needs root" >&2
+fi
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step "tests"
