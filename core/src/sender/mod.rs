@@ -51,6 +51,11 @@ const MIN_SHRUNK_SLICE: u16 = 32;
 const QUIET: Duration = Duration::from_secs(2);
 /// Hello repetition for async and autostart when none was given (§3.1).
 const DEFAULT_HELLO_INTERVAL: Duration = Duration::from_secs(1);
+/// Without `--rexmit-hello-interval`, udpcast sends one HELLO; a udpcast receiver whose
+/// CONNECT_REQ (or its reply) is lost then waits forever. We repeat the HELLO this often
+/// while negotiating — every receiver answers a HELLO with a CONNECT_REQ, and a known one
+/// gets its number back — without touching the start rules' quiet period.
+const NEGOTIATION_HELLO_REPEAT: Duration = Duration::from_secs(1);
 /// First estimate of the answer time; REQACKs are repeated after 1.1 times the estimate.
 const INITIAL_ANSWER_TIME_US: u64 = 10_000;
 
@@ -111,6 +116,8 @@ pub struct Sender<'s> {
     capabilities: Capabilities,
     // Negotiation.
     hello_interval: Option<Duration>,
+    /// When to repeat the HELLO while negotiating without a hello interval.
+    next_hello: Option<Instant>,
     hellos: u32,
     quiet_since: Instant,
     last_datagram: Instant,
@@ -193,6 +200,9 @@ impl<'s> Sender<'s> {
             events: Deque::new(),
             capabilities,
             hello_interval,
+            next_hello: hello_interval
+                .is_none()
+                .then_some(now + NEGOTIATION_HELLO_REPEAT),
             hellos: 0,
             quiet_since: now,
             last_datagram: now,
@@ -327,7 +337,8 @@ impl<'s> Sender<'s> {
             Phase::Negotiating => {
                 let quiet = self.quiet_timeout().map(|d| self.quiet_since + d);
                 let give_up = self.config.start_timeout.map(|t| self.last_datagram + t);
-                earliest(earliest(quiet, give_up), self.paced_until)
+                let wake = earliest(earliest(quiet, give_up), self.next_hello);
+                earliest(wake, self.paced_until)
             }
             Phase::Transferring => {
                 let reqack = self
@@ -581,6 +592,10 @@ impl<'s> Sender<'s> {
     }
 
     fn negotiation_timeout(&mut self, now: Instant) {
+        if self.next_hello.is_some_and(|at| now >= at) {
+            self.control(Control::Hello(HelloKind::Hello));
+            self.next_hello = Some(now + NEGOTIATION_HELLO_REPEAT);
+        }
         let quiet = self.quiet_timeout().map(|d| self.quiet_since + d);
         if quiet.is_some_and(|q| now >= q) {
             self.quiet_since = now;

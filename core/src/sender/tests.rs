@@ -170,9 +170,36 @@ fn min_receivers_starts_after_two_quiet_seconds() {
     let mut storage = [0u8; STORAGE];
     let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
     connect(&mut tx, t(1000), RX);
-    assert_eq!(tx.poll_timeout(t(1000)), Some(t(3000)));
-    tx.handle_timeout(t(3000));
-    assert!(tx.is_transferring());
+    // Wake-ups come every second for the repeated HELLO; the start waits for 2 s of quiet.
+    let mut now = t(1000);
+    let mut buf = [0u8; 64];
+    while !tx.is_transferring() {
+        let at = tx.poll_timeout(now).unwrap();
+        assert!(at <= t(3000), "no start by {at:?}");
+        now = at;
+        tx.handle_timeout(now);
+        while tx.poll_transmit(now, &mut buf).is_some() {}
+    }
+    assert_eq!(now, t(3000));
+}
+
+#[test]
+fn the_hello_is_repeated_every_second_while_negotiating() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    let mut buf = [0u8; 64];
+    let mut hellos = heapless::Vec::<Instant, 8>::new();
+    let mut now = t(0);
+    while now < t(3500) {
+        while let Some(tr) = tx.poll_transmit(now, &mut buf) {
+            if matches!(Message::parse(&buf[..tr.len]), Ok(Message::Hello(_))) {
+                hellos.push(now).unwrap();
+            }
+        }
+        now = tx.poll_timeout(now).unwrap_or(t(3500)).min(t(3500));
+        tx.handle_timeout(now);
+    }
+    assert_eq!(hellos[..], [t(0), t(1000), t(2000), t(3000)]);
 }
 
 #[test]
