@@ -10,17 +10,19 @@
 # Prints a table and exits non-zero on any CORRUPT or HANG (and on a sync "fail" of ours).
 # Needs root; outputs on tmpfs.
 #
-#   scripts/soak-lab.sh [--quick] [--size MB] [--runs N]
+#   scripts/soak-lab.sh [--quick] [--size MB] [--runs N] [--only PAIRING]
 #     --quick   ours→ours only, at 0 and 5 %: the slice CI runs
+#     --only    one pairing: ours→ours, ours→debian, debian→ours or debian→debian
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZE_MB=8 RUNS=1 QUICK=
+SIZE_MB=8 RUNS=1 QUICK= ONLY=
 while [ $# -gt 0 ]; do
   case $1 in
   --quick) QUICK=1 ;;
   --size) SIZE_MB=$2; shift ;;
   --runs) RUNS=$2; shift ;;
-  *) echo "usage: $0 [--quick] [--size MB] [--runs N]" >&2; exit 2 ;;
+  --only) ONLY=$2; shift ;;
+  *) echo "usage: $0 [--quick] [--size MB] [--runs N] [--only PAIRING]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -87,6 +89,7 @@ echo
 bad=0
 for pair in "${pairings[@]}"; do
   IFS=: read -r name snd rcv <<<"$pair"
+  [ -z "$ONLY" ] || [ "$name" = "$ONLY" ] || continue
   for mode in half full async; do
     printf '%-15s %-6s' "$name" "$mode"
     for loss in $losses; do

@@ -11,3 +11,4 @@ pub mod memnet;
 pub mod pcap;
 pub mod pxe;
 pub mod room;
+pub mod sim;

@@ -318,14 +318,14 @@ impl<'s> Sender<'s> {
             return;
         };
         match self.phase {
-            Phase::Negotiating => {
+            // An async sender hears nobody (§3.2 step 4): receivers' CONNECT_REQs (ours repeat
+            // theirs every second) must not postpone its hellos and autostart for ever.
+            Phase::Negotiating if !self.config.asynchronous => {
                 self.last_datagram = now;
                 self.quiet_since = now;
-                // An async sender hears nobody (§3.2 step 4).
-                if !self.config.asynchronous {
-                    self.negotiate(now, from, message);
-                }
+                self.negotiate(now, from, message);
             }
+            Phase::Negotiating => {}
             Phase::Transferring => self.answer(now, from, message),
             _ => {}
         }
@@ -381,7 +381,7 @@ impl<'s> Sender<'s> {
         };
         let target = usize::from(self.slice_size) * usize::from(self.config.block_size);
         let start = f.slot * slot_size(&self.config);
-        let end = start + target.max(f.len);
+        let end = start + target.max(f.len).min(self.slot_data);
         self.storage.get_mut(start + f.len..end).unwrap_or(&mut [])
     }
 
@@ -837,7 +837,8 @@ impl<'s> Sender<'s> {
         } else {
             last_skipped
         };
-        let size = size.max(MIN_SHRUNK_SLICE);
+        // Never past the largest slice: a slot holds no more, and input beyond it is lost.
+        let size = size.max(MIN_SHRUNK_SLICE).min(self.max_slice_size);
         if size != self.slice_size {
             self.slice_size = size;
             self.event(Event::SliceSize(size));

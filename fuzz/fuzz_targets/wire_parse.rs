@@ -1,0 +1,6 @@
+#![no_main]
+//! See `udpcast_fuzz::wire` for what this target checks.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    udpcast_fuzz::wire::run(data);
+});
