@@ -10,22 +10,7 @@ use std::sync::OnceLock;
 
 /// An open core bug.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bug {
-    /// `Sender::shrink` raises a half-duplex slice to 32 blocks even above
-    /// `--max-slice-size`: input beyond the slot is accepted then dropped, and the next
-    /// slot's data overwritten (fuzz/regressions/sender/shrink-above-max-slice-size).
-    ShrinkAboveMaxSlice,
-    /// With `--max-bitrate`, `Sender::poll_timeout` keeps reporting a REQACK deadline
-    /// that `handle_timeout` cannot move while pacing holds the REQACK (or the release of
-    /// an async slice) back; each wake-up counts a retry round and queues another REQACK
-    /// (fuzz/regressions/sender/paced-reqack-deadline-*).
-    PacedReqackDeadline,
-    /// CONNECT_REPLYs wait in the sender's control queue while pacing holds it; one
-    /// queued for a receiver that then left and came back under another number goes out
-    /// with the old number, which may belong to someone else by then
-    /// (fuzz/regressions/sender/stale-connect-reply).
-    StaleConnectReply,
-}
+pub enum Bug {}
 
 thread_local! {
     static STRICT: Cell<bool> = const { Cell::new(false) };

@@ -18,7 +18,6 @@
 //!   no single instant produces an endless stream of datagrams.
 
 use crate::input::Input;
-use crate::known::{self, Bug};
 use crate::stream::{content, content_range, Crc32c};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -249,9 +248,6 @@ fn setup(input: &mut Input<'_>) -> (SenderConfig, Option<Identity>) {
     c.retries_until_drop = u32::from(input.u8());
     c.drop_timeout = ms(input.u8(), 100);
     c.rehello_offset = u16::from(input.u8());
-    if c.duplex == Duplex::Half && known::tolerated(Bug::ShrinkAboveMaxSlice) {
-        c.max_slice_size = c.max_slice_size.max(32);
-    }
     let identity = (flags & 32 != 0).then(|| Identity {
         session: 0x5eed_0000_0000_0002,
         name: StreamName::new("disk.img").expect("valid"),
@@ -515,10 +511,6 @@ impl Harness<'_> {
         self.now = self.now + by;
         self.tx.handle_timeout(self.now);
         self.drain();
-        let paced = self.config.max_bitrate.is_some();
-        if paced && known::tolerated(Bug::PacedReqackDeadline) {
-            return;
-        }
         if let Some(deadline) = self.tx.poll_timeout(self.now) {
             assert!(
                 deadline > self.now,
@@ -702,16 +694,12 @@ impl Harness<'_> {
             Message::ConnectReply(reply) => {
                 assert!(!self.transferring, "CONNECT_REPLY during the transfer");
                 let i = (0..CLIENTS).find(|&i| client_address(i) == destination);
-                let stale_ok =
-                    self.config.max_bitrate.is_some() && known::tolerated(Bug::StaleConnectReply);
                 if let (Some(i), Some(client)) = (i, reply.client_number) {
-                    if !stale_ok {
-                        assert_eq!(
-                            self.numbers[i].unwrap_or(client),
-                            client,
-                            "CONNECT_REPLY to {destination} with another number than it holds"
-                        );
-                    }
+                    assert_eq!(
+                        self.numbers[i].unwrap_or(client),
+                        client,
+                        "CONNECT_REPLY to {destination} with another number than it holds"
+                    );
                     self.numbers[i] = Some(client);
                 }
                 assert_eq!(reply.block_size, u32::from(self.config.block_size));

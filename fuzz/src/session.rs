@@ -81,9 +81,6 @@ pub fn run(data: &[u8]) -> Outcome {
         0 => {}
         1 => {
             config.duplex = Duplex::Half;
-            if crate::known::tolerated(crate::known::Bug::ShrinkAboveMaxSlice) {
-                config.max_slice_size = max_slice.max(32);
-            }
         }
         2 => {
             config.fec = Some(FecParams {

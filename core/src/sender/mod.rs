@@ -341,9 +341,12 @@ impl<'s> Sender<'s> {
                 earliest(wake, self.paced_until)
             }
             Phase::Transferring => {
+                // A REQACK already queued (held back by pacing) restarts the round when it
+                // goes: until then the old deadline is no reason to wake.
                 let reqack = self
                     .r
                     .as_ref()
+                    .filter(|r| !self.reqack_queued() && !self.acknowledged(r))
                     .and_then(|r| r.reqack_at)
                     .map(|at| at + self.reqack_wait(self.r.as_ref()));
                 earliest(reqack, self.paced_until)
@@ -435,12 +438,15 @@ impl<'s> Sender<'s> {
     }
 
     fn next_datagram(&mut self, now: Instant, buf: &mut [u8]) -> Option<(usize, SocketAddrV4)> {
-        if let Some(&control) = self.controls.front() {
+        while let Some(&control) = self.controls.front() {
             if !self.paced(now, 144) {
                 return None;
             }
             self.controls.pop_front();
-            return self.encode_control(now, control, buf);
+            // A control that no longer applies (a reply to a receiver that left) is skipped.
+            if let Some(datagram) = self.encode_control(now, control, buf) {
+                return Some(datagram);
+            }
         }
         if self.phase != Phase::Transferring {
             return None;
@@ -465,6 +471,13 @@ impl<'s> Sender<'s> {
                 client,
                 verified,
             } => {
+                // Held back by pacing, the reply may be older than the receiver's number:
+                // say the number it holds now; to one that left since, say nothing.
+                let client = match (client, self.participants.find(*to.ip())) {
+                    (_, Some(current)) => Some(current),
+                    (None, None) => None,
+                    (Some(_), None) => return None,
+                };
                 let data_address = match self.config.pointopoint {
                     PointToPoint::Always => *to.ip(),
                     _ => self.config.data_group,
@@ -855,7 +868,14 @@ impl<'s> Sender<'s> {
         Duration::from_micros(base + extra)
     }
 
+    fn reqack_queued(&self) -> bool {
+        self.controls.iter().any(|c| matches!(c, Control::Reqack))
+    }
+
     fn reqack_timeout(&mut self, now: Instant) {
+        if self.reqack_queued() {
+            return;
+        }
         let wait = self.reqack_wait(self.r.as_ref());
         let Some(r) = self.r.as_ref() else { return };
         let Some(at) = r.reqack_at else { return };
@@ -1108,7 +1128,18 @@ impl<'s> Sender<'s> {
             && self.participants.count() == 0
             && !self.config.asynchronous
         {
-            self.fail(SenderError::AllReceiversGone);
+            // A receiver that acknowledged the end slice holds everything: the last one to
+            // go (dropped before its own final OK, say) does not undo that delivery.
+            let delivered = self
+                .participants
+                .records()
+                .any(|(_, r)| r.status == ReceiverStatus::Complete);
+            if delivered {
+                self.phase = Phase::Finished;
+                self.event(Event::Finished);
+            } else {
+                self.fail(SenderError::AllReceiversGone);
+            }
         }
     }
 

@@ -1,7 +1,7 @@
 //! What a simulated run leaves behind for the rules to judge: per receiver what it did and
 //! said, and the sender's side of things.
 
-use super::scenario::receiver_index;
+use super::scenario::{receiver_index, Mode, Scenario};
 use udpcast_core::receiver;
 use udpcast_core::sender;
 
@@ -38,6 +38,54 @@ pub struct ReceiverEnd {
     /// At the end, open (started, neither closed nor dead) with no deadline: it waits
     /// for a datagram that may never come.
     pub open_without_deadline: bool,
+}
+
+impl ReceiverEnd {
+    /// Checks output bytes against the input as they are written. A receiver's output starts
+    /// at the input's start or — streaming, joined late — at a block boundary: every boundary
+    /// where its output so far fits is kept, and a short first write (a slow writer's, or the
+    /// one-byte tail slice) may fit at several, so the base settles as more is written (at
+    /// the end, on the one where the output reaches the input's end, if any).
+    pub(super) fn wrote(&mut self, input: &[u8], out: &[u8], scenario: &Scenario) {
+        if self.mismatch.is_some() {
+            self.written += out.len() as u64;
+            return;
+        }
+        let fits = |at: u64| {
+            let from = (at + self.written) as usize;
+            input.get(from..from + out.len()) == Some(out)
+        };
+        if scenario.mode != Mode::Streaming {
+            self.base = Some(0);
+            if !fits(0) {
+                let from = self.written as usize;
+                let want = input.get(from..).unwrap_or(&[]);
+                let first_bad = want.iter().zip(out).position(|(a, b)| a != b);
+                let first_bad = first_bad.unwrap_or(want.len().min(out.len()));
+                self.mismatch = Some(self.written + first_bad as u64);
+            }
+        } else {
+            if self.written == 0 {
+                let bs = scenario.block_size as usize;
+                self.candidates = (0..input.len().div_ceil(bs))
+                    .map(|b| (b * bs) as u64)
+                    .collect();
+            }
+            self.candidates.retain(|&at| fits(at));
+            if self.candidates.is_empty() {
+                self.mismatch = Some(self.written);
+            }
+        }
+        self.written += out.len() as u64;
+        if !self.candidates.is_empty() {
+            let whole = input.len() as u64;
+            let tail = self
+                .candidates
+                .iter()
+                .find(|&&at| at + self.written == whole);
+            self.base = tail.or(self.candidates.first()).copied();
+        }
+    }
 }
 
 /// How a run went.

@@ -420,7 +420,7 @@ impl<'s> World<'_, 's> {
                     }
                     node.credit -= n as u64;
                 }
-                compare(&mut node.end, self.input, &out[..n], scenario);
+                node.end.wrote(self.input, &out[..n], scenario);
                 self.run.last_output_us = now - T0;
                 rx.consume_output(n);
                 progress = true;
@@ -570,48 +570,5 @@ fn describe(datagram: &[u8]) -> String {
         }
         Ok(m) => format!("{:?}", m.opcode()),
         Err(e) => format!("unparsable: {e:?}"),
-    }
-}
-
-/// Checks output bytes against the input as they are written. A receiver's output starts
-/// at the input's start or — streaming, joined late — at a block boundary: every boundary
-/// where its output so far fits is kept, and a short first write (a slow writer's, or the
-/// one-byte tail slice) may fit at several, so the base settles as more is written (at
-/// the end, on the one where the output reaches the input's end, if any).
-fn compare(end: &mut ReceiverEnd, input: &[u8], out: &[u8], scenario: &Scenario) {
-    if end.mismatch.is_some() {
-        end.written += out.len() as u64;
-        return;
-    }
-    let fits = |at: u64| {
-        let from = (at + end.written) as usize;
-        input.get(from..from + out.len()) == Some(out)
-    };
-    if scenario.mode != super::scenario::Mode::Streaming {
-        end.base = Some(0);
-        if !fits(0) {
-            let from = end.written as usize;
-            let want = input.get(from..).unwrap_or(&[]);
-            let first_bad = want.iter().zip(out).position(|(a, b)| a != b);
-            let first_bad = first_bad.unwrap_or(want.len().min(out.len()));
-            end.mismatch = Some(end.written + first_bad as u64);
-        }
-    } else {
-        if end.written == 0 {
-            let bs = scenario.block_size as usize;
-            end.candidates = (0..input.len().div_ceil(bs))
-                .map(|b| (b * bs) as u64)
-                .collect();
-        }
-        end.candidates.retain(|&at| fits(at));
-        if end.candidates.is_empty() {
-            end.mismatch = Some(end.written);
-        }
-    }
-    end.written += out.len() as u64;
-    if !end.candidates.is_empty() {
-        let whole = input.len() as u64;
-        let tail = end.candidates.iter().find(|&&at| at + end.written == whole);
-        end.base = tail.or(end.candidates.first()).copied();
     }
 }
