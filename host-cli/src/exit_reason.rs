@@ -123,7 +123,7 @@ impl From<&ReceiverError> for ExitReason {
     fn from(error: &ReceiverError) -> Self {
         match error {
             ReceiverError::NoSender => ExitReason::NoSender,
-            ReceiverError::NotStarted => ExitReason::NotStarted,
+            ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => ExitReason::NotStarted,
             ReceiverError::Refused => ExitReason::Refused,
             ReceiverError::OtherTransferInProgress(_) => ExitReason::OtherTransfer,
             ReceiverError::DroppedBySender { .. } => ExitReason::Dropped,

@@ -427,6 +427,94 @@ fn async_room_with_a_passive_debian_receiver_and_ours() {
     assert_verified_as_sent(&tx, &ours);
 }
 
+/// Streaming with `--broadcast`, where receivers still looking for the sender hear the
+/// data address too: the slice checks ride on the streaming hellos, so late joiners (a
+/// Debian receiver and ours) see no REQACK udpcast would not send, join at a slice
+/// boundary and write a tail of the stream; the receiver there from the start verifies.
+#[test]
+fn verified_streaming_late_joiners_over_broadcast_write_a_tail() {
+    let Some(r) = room(4, &["tcpdump"]) else {
+        return;
+    };
+    let _turn = heavy();
+    let len = 2_000_000usize;
+    let input = r.input("in.img", len as u64, 8);
+    let rx_args = ["--nokbd", "--receive-timeout", "10"];
+    let mut early = r.receiver(1, Impl::Ours, &rx_args);
+    let cap = r.lab.host(0).capture("udp").unwrap();
+    let mut tx = r.sender(
+        Impl::Ours,
+        &[
+            "--nokbd",
+            "--async",
+            "--streaming",
+            "--broadcast",
+            "--max-bitrate",
+            "2m",
+            "--slice-size",
+            "128",
+            "--autostart",
+            "1",
+        ],
+        &input,
+    );
+    assert!(tx
+        .wait_for_stderr("Starting transfer", Duration::from_secs(15))
+        .unwrap());
+    std::thread::sleep(Duration::from_secs(3));
+    let mut late_debian = r.receiver(2, Impl::Debian, &rx_args);
+    let mut late_ours = r.receiver(3, Impl::Ours, &rx_args);
+    {
+        let mut all = [&mut tx, &mut early, &mut late_debian, &mut late_ours];
+        lab::expect_all_success(&mut all, LIMIT);
+    }
+    r.assert_intact(&input, &[1]);
+    assert_verified_as_sent(&tx, &early);
+    let want = std::fs::read(&input).unwrap();
+    for host in [2, 3] {
+        let got = std::fs::read(r.output(host)).unwrap();
+        assert!(
+            !got.is_empty() && got.len() < len,
+            "h{host} wrote {} bytes",
+            got.len()
+        );
+        assert!(
+            got == want[len - got.len()..],
+            "h{host}: not a tail of the input"
+        );
+    }
+    assert!(
+        late_ours.stderr().contains("not verified"),
+        "{}",
+        late_ours.stderr()
+    );
+
+    let datagrams = capture_stop(cap);
+    let sender = r.lab.host(0).addr();
+    let (mut hellos, mut hellos_with_checks) = (0, 0);
+    for d in datagrams.iter().filter(|d| *d.src.ip() == sender) {
+        match Message::parse(&d.payload) {
+            // udpcast's own: the end of an async stream without FEC (§3.8).
+            Ok(Message::Reqack(q)) if q.bytes == 0 => {}
+            Ok(Message::Reqack(q)) => panic!("a streaming sender sent a slice's REQACK: {q:?}"),
+            Ok(Message::Hello(h)) if h.kind == udpcast_core::wire::HelloKind::Streaming => {
+                hellos += 1;
+                let t = trailer_of(&d.payload, udpcast_core::wire::Hello::LEN);
+                if t.is_some_and(|t| t.slice_check().is_some() || t.stream_check().is_some()) {
+                    hellos_with_checks += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    // 2 MB in slices of 128 blocks: 11 data slices and the end, one hello each.
+    assert!(hellos >= 12, "{hellos} streaming hellos");
+    assert_eq!(
+        hellos_with_checks, hellos,
+        "streaming hellos without a check"
+    );
+}
+
 /// `--no-verify` on our sender: our receiver gets plain udpcast and says so.
 #[test]
 fn no_verify_on_the_sender_gives_plain_udpcast() {

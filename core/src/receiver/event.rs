@@ -100,6 +100,9 @@ pub enum ReceiverError {
     /// Connected, but the transfer did not start within `--start-timeout`. udpcast exits 0
     /// with an empty output here; an empty image is not a success, so we fail.
     NotStarted,
+    /// A streaming receiver joined as the stream ended: it has nothing to write, and an
+    /// empty image is not a success.
+    JoinedAtEnd,
     /// The sender refused us (`Too many clients already connected`).
     Refused,
     /// A sender answered with a message of a transfer already running
@@ -177,6 +180,9 @@ impl fmt::Display for ReceiverError {
             ReceiverError::NotStarted => f.write_str(
                 "connected, but the transfer did not start before the start timeout; nothing was received",
             ),
+            ReceiverError::JoinedAtEnd => {
+                f.write_str("joined the stream as it ended; nothing was received")
+            }
             ReceiverError::Refused => {
                 f.write_str("the sender refused us: too many clients already connected")
             }

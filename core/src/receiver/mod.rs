@@ -494,7 +494,8 @@ impl<'s> Receiver<'s> {
                 if self.config.passive || hello.capabilities.contains(Capabilities::ASYNC) {
                     self.connect(now, from, 0, block_size, address, true)?;
                     let trailer = trailer.map_err(ReceiverError::BadTrailer)?;
-                    self.identify(hello.capabilities, trailer, true)
+                    self.identify(hello.capabilities, trailer, true)?;
+                    self.take_hello_trailer(trailer)
                 } else {
                     self.hello_from = Some(from);
                     self.send_connect_req(now);
@@ -643,6 +644,16 @@ impl<'s> Receiver<'s> {
                 match self.take_reqack_trailer(&reqack, trailer) {
                     ReqackVerdict::Answer => self.answer(now, session, &reqack),
                     ReqackVerdict::Ignore => Ok(()),
+                }
+            }
+            Message::Hello(hello) if hello.kind == crate::wire::HelloKind::Streaming => {
+                match trailer_of(&message, datagram) {
+                    _ if self.verification.is_none() => Ok(()),
+                    Ok(trailer) => self.take_hello_trailer(trailer),
+                    Err(_) => {
+                        self.stats.malformed_datagrams += 1;
+                        Ok(())
+                    }
                 }
             }
             // Repeated hellos and replies to our repeated requests.
@@ -942,7 +953,14 @@ impl<'s> Receiver<'s> {
     /// Leaves once the exit-wait is over and everything was written out (§4.8).
     fn try_finish(&mut self) {
         self.exit_at = None;
+        if let Some(end) = self.end_slice {
+            self.release_unchecked(|slice| slice < end);
+        }
         if Some(self.next_output) == self.end_slice {
+            if self.first_output.is_none() && self.next_output != 0 {
+                self.fail(ReceiverError::JoinedAtEnd);
+                return;
+            }
             if let Err(error) = self.stream_verdict() {
                 self.fail(error);
                 return;

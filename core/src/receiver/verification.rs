@@ -153,6 +153,39 @@ impl Receiver<'_> {
         ReqackVerdict::Answer
     }
 
+    /// Takes what a streaming hello's trailer carries (a streaming sender's checks travel
+    /// there, not on REQACKs): the check of the slice it announces, or the stream's digest.
+    pub(super) fn take_hello_trailer(
+        &mut self,
+        trailer: Option<Trailer<'_>>,
+    ) -> Result<(), ReceiverError> {
+        let (Some(v), Some(trailer)) = (self.verification.as_mut(), trailer) else {
+            return Ok(());
+        };
+        if trailer.session() != Some(v.identity.session) {
+            self.stats.other_session_messages += 1;
+            return Ok(());
+        }
+        if let Some(end) = trailer.stream_check() {
+            v.end = Some(end);
+        }
+        let Some(check) = trailer.slice_check() else {
+            return Ok(());
+        };
+        // Slices behind this one whose hello was lost will get no check now.
+        self.release_unchecked(|slice| slice < check.slice);
+        let index = slot_index(check.slice);
+        if let Some(v) = self.verification.as_mut() {
+            v.checks[index] = Some(check);
+        }
+        // Reordered after the slice's last block: the slice waits for this check.
+        let slot = &self.slots[index];
+        if slot.state == SlotState::Complete && slot.slice == check.slice {
+            self.slice_passes(index)?;
+        }
+        Ok(())
+    }
+
     /// A passive receiver cannot ask for a check it missed (the async sender sends it once):
     /// complete slices that `older` says are behind are written unchecked rather than held
     /// forever; the whole-stream digest still decides.

@@ -29,7 +29,7 @@ pub use config::{Duplex, FecParams, PointToPoint, SenderConfig};
 pub use event::{Event, LeaveReason, SenderError};
 pub use record::{DropReason, ReceiverRecord, ReceiverStatus};
 
-use crate::extension::{Identity, StreamCheck, VERIFIED};
+use crate::extension::{Identity, SliceCheck, StreamCheck, VERIFIED};
 use crate::fec::{Encoder, FecConfig, Kernel};
 use crate::rate::RateLimiter;
 use crate::time::{Duration, Instant};
@@ -544,6 +544,21 @@ impl<'s> Sender<'s> {
         }
     }
 
+    /// The hello of a slice in streaming mode (§3.10), with the slice's check when verified.
+    fn encode_streaming_hello(&self, check: Option<SliceCheck>, buf: &mut [u8]) -> Option<usize> {
+        let hello = Hello {
+            kind: HelloKind::Streaming,
+            capabilities: self.capabilities,
+            data_address: self.announced_address(),
+            block_size: self.config.block_size,
+        };
+        let len = hello.encode(buf).ok()?;
+        match self.verification.as_ref() {
+            Some(v) if self.config.asynchronous => Some(v.append_streaming_hello(buf, len, check)),
+            _ => Some(len),
+        }
+    }
+
     /// The data address HELLO announces: 0.0.0.0 under `--pointopoint` (§1.4 rule 3).
     fn announced_address(&self) -> Ipv4Addr {
         match self.config.pointopoint {
@@ -807,8 +822,10 @@ impl<'s> Sender<'s> {
         if self.config.asynchronous {
             if r.bytes != 0 || self.fec.is_some() {
                 // Verified async transfers send one REQACK per slice, for its check: a
-                // receiver of ours verifies the slice then, and asks for nothing.
-                if self.reqack_trailers {
+                // receiver of ours verifies the slice then, and asks for nothing. Streaming
+                // ones carry it on the slice's hello instead, where late joiners still
+                // looking for the sender do not mistake it for another transfer's.
+                if self.reqack_trailers && !self.config.streaming {
                     return true;
                 }
                 r.reqack_at = Some(now);
@@ -997,8 +1014,9 @@ impl<'s> Sender<'s> {
         let hello_at = u32::from(x.blocks).saturating_sub(offset);
         if streaming && !x.streaming_hello_sent && x.next == hello_at {
             x.streaming_hello_sent = true;
+            let check = x.check;
             let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
-            return Some((self.encode_hello(HelloKind::Streaming, buf)?, rendezvous));
+            return Some((self.encode_streaming_hello(check, buf)?, rendezvous));
         }
         let packet = x.next;
         x.next += 1;
@@ -1076,10 +1094,27 @@ impl<'s> Sender<'s> {
             _ => return,
         };
         self.stats.last_answer_from = Some(client);
-        if let Some(r) = self.r.as_ref().and_then(|r| r.reqack_at) {
-            // Answer-time estimate: avg = 0.9·(avg + 9) + 0.1·t (§3.6 step 10).
-            let t = now.saturating_since(r).as_micros();
-            self.answer_time_us = (9 * (self.answer_time_us + 9) + t) / 10;
+        // Answer time: only answers to R's latest round count (a RETRANSMIT names its
+        // round; an OK may answer an earlier one, which only makes it look quicker). The
+        // wait follows the slowest answer at once and the quicker ones slowly, else a slow
+        // receiver never answers within a round and falls into one-second rounds (§3.6
+        // step 10 averages them all: avg = 0.9·(avg + 9) + 0.1·t).
+        let this_round = self.r.as_ref().is_some_and(|r| match message {
+            Message::Retransmit(ref m) => (m.slice, m.rxmit) == (r.number, r.rxmit),
+            _ => slice == r.number,
+        });
+        if let Some(at) = self
+            .r
+            .as_ref()
+            .and_then(|r| r.reqack_at)
+            .filter(|_| this_round)
+        {
+            let t = now.saturating_since(at).as_micros();
+            self.answer_time_us = if t > self.answer_time_us {
+                t
+            } else {
+                (9 * (self.answer_time_us + 9) + t) / 10
+            };
         }
         for flight in [self.x.as_mut(), self.r.as_mut()].into_iter().flatten() {
             if flight.number != slice {

@@ -43,6 +43,31 @@ impl Verification {
         append(buf, len, |w| self.identity.write(w).is_ok())
     }
 
+    /// Appends what a streaming hello carries (doc/verified-transfers.md §4): the identity,
+    /// for receivers joining there, and the check of the slice it announces (the stream's
+    /// digest for the end slice). Streaming senders send no REQACKs of their own: a
+    /// receiver still looking for a sender takes a REQACK for another transfer's and gives
+    /// up (udpcast's do too), so the checks cannot travel there.
+    pub(crate) fn append_streaming_hello(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        check: Option<SliceCheck>,
+    ) -> usize {
+        let record = match (check, self.end) {
+            (Some(check), _) => Some(Record::SliceCheck(check)),
+            (None, Some(end)) => Some(Record::StreamDigest(end)),
+            (None, None) => None,
+        };
+        append(buf, len, |w| {
+            self.identity.write(w).is_ok()
+                && match &record {
+                    Some(record) => w.push(record).is_ok(),
+                    None => true,
+                }
+        })
+    }
+
     /// Appends what a REQACK of a slice carries: its check, or at the end of the stream
     /// the whole stream's digest.
     pub(crate) fn append_reqack(

@@ -245,7 +245,7 @@ fn convert_error(error: ReceiverError) -> udpc_receiver_error {
     use udpc_receiver_error::*;
     match error {
         ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
-        ReceiverError::NotStarted => UDPC_RXERR_NOT_STARTED,
+        ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => UDPC_RXERR_NOT_STARTED,
         ReceiverError::Refused => UDPC_RXERR_REFUSED,
         ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,
         ReceiverError::DroppedBySender { .. } => UDPC_RXERR_DROPPED,

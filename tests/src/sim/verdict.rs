@@ -335,37 +335,7 @@ pub struct KnownBug {
 
 /// The known bugs (see doc of [`KnownBug`]).
 pub const KNOWN_BUGS: &[KnownBug] = &[
-    KnownBug {
-        id: "reqack-rounds-track-the-quickest",
-        rule: TOO_SLOW,
-        explains_all: false,
-        // Slow receivers fall into one-second REQACK rounds: the run crawls, but moves.
-        also: &[],
-        reproducer: "simulation_bugs::reqack_rounds_wait_for_the_slow_receivers_of_a_mixed_room",
-    },
-    KnownBug {
-        id: "late-joiner-refused-by-reqack",
-        rule: STREAMING_REFUSED,
-        explains_all: false,
-        also: &[],
-        reproducer:
-            "simulation_bugs::a_late_joiner_of_a_verified_stream_joins_at_the_next_streaming_hello",
-    },
-    KnownBug {
-        id: "empty-late-join-success",
-        rule: EMPTY_SUCCESS,
-        explains_all: false,
-        also: &[],
-        reproducer: "simulation_bugs::a_receiver_that_joins_a_stream_at_its_end_marker_does_not_report_success",
-    },
-    KnownBug {
-        id: "held-slice-at-the-end",
-        rule: OPEN_WITHOUT_DEADLINE,
-        explains_all: false,
-        // Nothing else can happen: the run gets stuck.
-        also: &[HANG],
-        reproducer: "simulation_bugs::a_receiver_holding_a_slice_without_its_check_at_the_end_does_not_wait_forever",
-    },
+    // None open: the bugs found so far are fixed (tests/tests/simulation_bugs.rs).
 ];
 
 /// The known bugs that explain `violations`, if they explain them all.
@@ -418,6 +388,7 @@ fn loss_explains(e: &ReceiverError) -> bool {
         ReceiverError::DroppedBySender { .. }
             | ReceiverError::NoSender
             | ReceiverError::NotStarted
+            | ReceiverError::JoinedAtEnd
             | ReceiverError::ReceiveTimeout
             | ReceiverError::OtherTransferInProgress(_)
             | ReceiverError::MissingStreamDigest
