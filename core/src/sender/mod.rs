@@ -137,6 +137,8 @@ pub struct Sender<'s> {
     /// Async without FEC sends its end REQACK twice (rxmit 0 and 1, §3.8).
     end_reqacks_left: u8,
     answer_time_us: u64,
+    /// The slowest answer to the current REQACK round, in µs.
+    round_slowest_us: Option<u64>,
     rate: Option<RateLimiter>,
     /// When pacing allows the datagram it last refused.
     paced_until: Option<Instant>,
@@ -220,6 +222,7 @@ impl<'s> Sender<'s> {
             r: None,
             end_reqacks_left: 0,
             answer_time_us: INITIAL_ANSWER_TIME_US,
+            round_slowest_us: None,
             rate: config.max_bitrate.map(|r| RateLimiter::new(r, now)),
             paced_until: None,
             fec,
@@ -342,10 +345,12 @@ impl<'s> Sender<'s> {
             }
             Phase::Transferring => {
                 // A REQACK already queued (held back by pacing) restarts the round when it
-                // goes: until then the old deadline is no reason to wake.
+                // goes: until then the old deadline is no reason to wake. Async rounds never
+                // time out (nobody is waited for): pacing alone says when to go on.
                 let reqack = self
                     .r
                     .as_ref()
+                    .filter(|_| !self.config.asynchronous)
                     .filter(|r| !self.reqack_queued() && !self.acknowledged(r))
                     .and_then(|r| r.reqack_at)
                     .map(|at| at + self.reqack_wait(self.r.as_ref()));
@@ -510,6 +515,9 @@ impl<'s> Sender<'s> {
                 }
             }
             Control::Reqack => {
+                if let Some(slowest) = self.round_slowest_us.take() {
+                    self.answer_time_us = (9 * (self.answer_time_us + 9) + slowest) / 10;
+                }
                 let r = self.r.as_mut()?;
                 r.start_round(now);
                 let reqack = Reqack {
@@ -890,13 +898,13 @@ impl<'s> Sender<'s> {
     }
 
     fn reqack_timeout(&mut self, now: Instant) {
-        if self.reqack_queued() {
+        if self.reqack_queued() || self.config.asynchronous {
             return;
         }
         let wait = self.reqack_wait(self.r.as_ref());
         let Some(r) = self.r.as_ref() else { return };
         let Some(at) = r.reqack_at else { return };
-        if now < at + wait || self.config.asynchronous && self.end_reqacks_left == 0 {
+        if now < at + wait {
             return;
         }
         let give_up_rounds = r.rxmit > self.config.retries_until_drop;
@@ -1096,9 +1104,10 @@ impl<'s> Sender<'s> {
         self.stats.last_answer_from = Some(client);
         // Answer time: only answers to R's latest round count (a RETRANSMIT names its
         // round; an OK may answer an earlier one, which only makes it look quicker). The
-        // wait follows the slowest answer at once and the quicker ones slowly, else a slow
-        // receiver never answers within a round and falls into one-second rounds (§3.6
-        // step 10 averages them all: avg = 0.9·(avg + 9) + 0.1·t).
+        // wait rises to the slowest answer at once, and when the next round starts moves
+        // a tenth of the way toward that round's slowest (§3.6 step 10 averages every
+        // answer, avg = 0.9·(avg + 9) + 0.1·t, so the quick receivers of a mixed room
+        // pull it below the slow ones' and those fall into one-second rounds).
         let this_round = self.r.as_ref().is_some_and(|r| match message {
             Message::Retransmit(ref m) => (m.slice, m.rxmit) == (r.number, r.rxmit),
             _ => slice == r.number,
@@ -1110,11 +1119,8 @@ impl<'s> Sender<'s> {
             .filter(|_| this_round)
         {
             let t = now.saturating_since(at).as_micros();
-            self.answer_time_us = if t > self.answer_time_us {
-                t
-            } else {
-                (9 * (self.answer_time_us + 9) + t) / 10
-            };
+            self.answer_time_us = self.answer_time_us.max(t);
+            self.round_slowest_us = Some(self.round_slowest_us.unwrap_or(0).max(t));
         }
         for flight in [self.x.as_mut(), self.r.as_mut()].into_iter().flatten() {
             if flight.number != slice {
