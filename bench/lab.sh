@@ -1,6 +1,7 @@
 # Shared by the bench scripts (sourced, not run): a private namespace lab of a bridge and
-# hosts ${P}0..${P}N on 10.88.0.0/24, loss toward host 1, optional link shaping, and the
-# median of a list of timings. Needs root. Everything is removed on exit.
+# hosts ${P}0..${P}N on 10.88.0.0/24, loss toward host 1 or toward every receiver, optional
+# link shaping (every link, or one host's), and the median of a list of timings. Needs
+# root. Everything is removed on exit.
 
 lab_up() { # number of hosts
   P=ucb$$
@@ -50,6 +51,28 @@ lab_loss() { # permille toward host 1 (switch port p1), 0 for none
     ip netns exec ${P}sw nft add table bridge t
     ip netns exec ${P}sw nft add chain bridge t fw '{ type filter hook forward priority 0; }'
     ip netns exec ${P}sw nft add rule bridge t fw oifname p1 udp dport 9000-9001 numgen random mod 1000 '<' "$1" drop
+  fi
+}
+
+# One host's link at RATE in both directions (its NIC e<i> and its switch port p<i>), after
+# lab_shape: one slow receiver in a room of fast ports. "none" removes that host's shaping.
+lab_shape_host() { # host rate
+  tc -n ${P}$1 qdisc del dev e$1 root 2>/dev/null || true
+  tc -n ${P}sw qdisc del dev p$1 root 2>/dev/null || true
+  if [ "$2" != none ]; then
+    tc -n ${P}$1 qdisc add dev e$1 root tbf rate "$2" burst 512kb latency 50ms
+    tc -n ${P}sw qdisc add dev p$1 root tbf rate "$2" burst 512kb latency 50ms
+  fi
+}
+
+# Loss toward every receiver: each switch port but the sender's (p0) drops PERMILLE of the
+# udpcast datagrams it sends out, independently per port and datagram. 0 for none.
+lab_loss_receivers() { # permille
+  ip netns exec ${P}sw nft flush ruleset
+  if [ "$1" -gt 0 ]; then
+    ip netns exec ${P}sw nft add table bridge t
+    ip netns exec ${P}sw nft add chain bridge t fw '{ type filter hook forward priority 0; }'
+    ip netns exec ${P}sw nft add rule bridge t fw oifname != p0 udp dport 9000-9001 numgen random mod 1000 '<' "$1" drop
   fi
 }
 

@@ -704,6 +704,11 @@ typedef struct {
    */
   uint64_t max_bitrate;
   /*
+   `--autorate`: the rate is learned from the receivers' answers, never above
+   `max_bitrate` (synchronous transfers only).
+   */
+  bool autorate;
+  /*
    `--rexmit-hello-interval` in ms; 0 = default.
    */
   uint64_t hello_interval_ms;

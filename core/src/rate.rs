@@ -39,6 +39,11 @@ impl RateLimiter {
         self.bits_per_second
     }
 
+    /// Changes the rate from now on (`--autorate`); what was saved up stays.
+    pub fn set_bits_per_second(&mut self, bits_per_second: u64) {
+        self.bits_per_second = bits_per_second.max(1);
+    }
+
     /// When a datagram with `payload` bytes may be sent: `now` if it may go at once.
     pub fn ready_at(&mut self, now: Instant, payload: usize) -> Instant {
         self.refill(now, payload);

@@ -62,6 +62,9 @@ pub struct udpc_sender_config {
     pub fec_stripe_size: u16,
     /// `--max-bitrate` in bits per second; 0 = unlimited.
     pub max_bitrate: u64,
+    /// `--autorate`: the rate is learned from the receivers' answers, never above
+    /// `max_bitrate` (synchronous transfers only).
+    pub autorate: bool,
     /// `--rexmit-hello-interval` in ms; 0 = default.
     pub hello_interval_ms: u64,
     /// `--autostart`.
@@ -195,6 +198,7 @@ pub extern "C" fn udpc_sender_config_default(cfg: *mut udpc_sender_config) -> ud
                 fec_redundancy: 0,
                 fec_stripe_size: 0,
                 max_bitrate: 0,
+                autorate: false,
                 hello_interval_ms: 0,
                 autostart: 0,
                 min_receivers: 0,
@@ -243,6 +247,7 @@ fn config(c: &udpc_sender_config) -> Option<SenderConfig> {
         stripe_size: c.fec_stripe_size,
     });
     s.max_bitrate = (c.max_bitrate != 0).then_some(c.max_bitrate);
+    s.autorate = c.autorate;
     s.hello_interval = ms(c.hello_interval_ms);
     s.autostart = c.autostart;
     s.min_receivers = c.min_receivers;

@@ -268,14 +268,16 @@ impl Session<'_, '_> {
             self.progress(false);
             // Poll: immediately if we could send more, else until the next deadline.
             let busy = sent == SEND_BATCH;
-            let timeout = if busy {
+            // In microseconds: pacing at a gigabit waits fractions of a millisecond, and
+            // rounding those up to whole ones would send in coarse bursts.
+            let period = self.period.as_micros() as u64;
+            let timeout_us = if busy {
                 0
             } else {
                 let now = self.clock.now();
-                let wake = self.clock.millis_until(self.sender.poll_timeout(now));
-                wake.map_or(self.period.as_millis() as i32, |w| {
-                    w.min(self.period.as_millis() as i32)
-                })
+                self.sender
+                    .poll_timeout(now)
+                    .map_or(period, |t| t.0.saturating_sub(now.0).min(period))
             };
             let mut fds: Vec<RawFd> = std::iter::once(&self.sockets.main)
                 .chain(&self.sockets.others)
@@ -294,9 +296,20 @@ impl Session<'_, '_> {
                     revents: 0,
                 })
                 .collect();
-            // SAFETY: pollfds is a live array of the length passed.
-            let ready =
-                unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as _, timeout.max(0)) };
+            let timeout = libc::timespec {
+                tv_sec: (timeout_us / 1_000_000) as libc::time_t,
+                tv_nsec: ((timeout_us % 1_000_000) * 1000) as libc::c_long,
+            };
+            // SAFETY: pollfds is a live array of the length passed; the timeout outlives
+            // the call and a null signal mask leaves the mask as it is.
+            let ready = unsafe {
+                libc::ppoll(
+                    pollfds.as_mut_ptr(),
+                    pollfds.len() as _,
+                    &timeout,
+                    std::ptr::null(),
+                )
+            };
             if ready < 0 {
                 continue;
             }
@@ -544,6 +557,11 @@ impl Session<'_, '_> {
             }
             self.log
                 .info(&format!("stream digest: {}", digest_text(&check)));
+        }
+        if self.args.autorate && !self.args.asynchronous {
+            let rate = self.sender.stats().pacing_rate;
+            self.log
+                .info(&format!("autorate: ended at {:.1} Mb/s", rate as f64 / 1e6));
         }
         if let Outcome::Success = outcome {
             if let Some(line) = self.sha256.line() {

@@ -72,6 +72,7 @@ pub fn from_args(
         log.info("Warning: Async mode but no forward error correction\nTransfer may fail if there is packet loss\nUse --fec 8x8 to enable forward error correction");
     }
     c.max_bitrate = args.max_bitrate;
+    c.autorate = args.autorate;
     c.hello_interval = args.rexmit_hello_ms.map(Duration::from_millis);
     c.autostart = args.autostart.unwrap_or(0);
     c.min_receivers = args.min_receivers.unwrap_or(0);

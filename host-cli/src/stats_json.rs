@@ -78,7 +78,8 @@ pub fn sender_report(outcome: &Outcome, f: &SenderFigures) -> Object {
     let mut o = header("udp-sender", outcome);
     transfer(&mut o, f.stats.bytes_sent, f.seconds);
     o.uint("retransmissions", f.stats.blocks_resent)
-        .uint("blocks_sent", f.stats.blocks_sent);
+        .uint("blocks_sent", f.stats.blocks_sent)
+        .uint("pacing_rate_bps", f.stats.pacing_rate);
     let receivers: Vec<Object> = f.receivers.iter().map(receiver_entry).collect();
     o.objects("receivers", &receivers);
     o

@@ -65,6 +65,9 @@ pub struct SenderConfig {
     pub fec: Option<FecParams>,
     /// `--max-bitrate` in bits per second.
     pub max_bitrate: Option<u64>,
+    /// `--autorate`: learn the rate from the receivers' answers (`crate::autorate`),
+    /// never above `max_bitrate`. Synchronous transfers only: async ones hear nothing.
+    pub autorate: bool,
     /// `--rexmit-hello-interval`; `None` (or zero) sends one HELLO only, except that
     /// async and autostart repeat it every second (§3.1).
     pub hello_interval: Option<Duration>,
@@ -113,6 +116,7 @@ impl SenderConfig {
             asynchronous: false,
             fec: None,
             max_bitrate: None,
+            autorate: false,
             hello_interval: None,
             autostart: 0,
             min_receivers: 0,

@@ -1,6 +1,7 @@
 //! A slice on its way: its first transmission, and the REQACK rounds until every receiver
 //! holds it (PROTOCOL.md §3.6, §3.7).
 
+use super::pacing::FirstPass;
 use crate::extension::SliceCheck;
 use crate::time::Instant;
 use crate::wire::Bitmap1024;
@@ -38,6 +39,8 @@ pub(crate) struct Flight {
     pub(crate) seen_by_all: bool,
     /// Its checksum, for the REQACK trailer of a verified transfer.
     pub(crate) check: Option<SliceCheck>,
+    /// What its first transmission and first round showed (`--autorate`).
+    pub(crate) first_pass: FirstPass,
 }
 
 impl Flight {
@@ -64,6 +67,7 @@ impl Flight {
             first_reqack_at: None,
             seen_by_all: false,
             check: None,
+            first_pass: FirstPass::default(),
         }
     }
 

@@ -19,6 +19,7 @@
 mod config;
 mod event;
 mod flight;
+mod pacing;
 mod participants;
 mod record;
 #[cfg(test)]
@@ -31,7 +32,6 @@ pub use record::{DropReason, ReceiverRecord, ReceiverStatus};
 
 use crate::extension::{Identity, SliceCheck, StreamCheck, VERIFIED};
 use crate::fec::{Encoder, FecConfig, Kernel};
-use crate::rate::RateLimiter;
 use crate::time::{Duration, Instant};
 use crate::transmit::Transmit;
 use crate::wire::{
@@ -40,6 +40,7 @@ use crate::wire::{
 use core::net::{Ipv4Addr, SocketAddrV4};
 use flight::Flight;
 use heapless::Deque;
+use pacing::Pacing;
 use participants::{Admission, Participants};
 use verification::Verification;
 
@@ -75,6 +76,9 @@ pub struct SenderStats {
     pub last_answer_from: Option<u16>,
     /// Receivers connected.
     pub receivers: u16,
+    /// The rate paced at (`--max-bitrate`, or what `--autorate` chose last), bit/s; 0 when
+    /// unpaced.
+    pub pacing_rate: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,7 +143,7 @@ pub struct Sender<'s> {
     answer_time_us: u64,
     /// The slowest answer to the current REQACK round, in µs.
     round_slowest_us: Option<u64>,
-    rate: Option<RateLimiter>,
+    pacing: Pacing,
     /// When pacing allows the datagram it last refused.
     paced_until: Option<Instant>,
     fec: Option<Encoder>,
@@ -223,7 +227,7 @@ impl<'s> Sender<'s> {
             end_reqacks_left: 0,
             answer_time_us: INITIAL_ANSWER_TIME_US,
             round_slowest_us: None,
-            rate: config.max_bitrate.map(|r| RateLimiter::new(r, now)),
+            pacing: Pacing::default(),
             paced_until: None,
             fec,
             verification: None,
@@ -421,7 +425,7 @@ impl<'s> Sender<'s> {
         }
         self.paced_until = None;
         let (len, destination) = self.next_datagram(now, buf)?;
-        if let Some(rate) = self.rate.as_mut() {
+        if let Some(rate) = self.pacing.limiter.as_mut() {
             rate.consume(now, len);
         }
         Some(Transmit { destination, len })
@@ -431,7 +435,7 @@ impl<'s> Sender<'s> {
     /// wait, so that [`poll_timeout`](Self::poll_timeout) reports it even if asked after
     /// the bucket refilled (a caller must never sleep on a refusal without a deadline).
     fn paced(&mut self, now: Instant, len: usize) -> bool {
-        let Some(rate) = self.rate.as_mut() else {
+        let Some(rate) = self.pacing.limiter.as_mut() else {
             return true;
         };
         let at = rate.ready_at(now, len);
@@ -711,7 +715,13 @@ impl<'s> Sender<'s> {
                     .any(|(_, p)| p.capabilities.contains(VERIFIED)));
         self.phase = Phase::Transferring;
         self.controls.clear();
-        self.rate = self.config.max_bitrate.map(|r| RateLimiter::new(r, now));
+        self.pacing = Pacing::new(
+            self.config.max_bitrate,
+            self.config.autorate,
+            self.config.asynchronous,
+            now,
+        );
+        self.stats.pacing_rate = self.pacing.rate().unwrap_or(0);
         self.event(Event::Started {
             capabilities: common,
             destination: self.destination,
@@ -769,7 +779,11 @@ impl<'s> Sender<'s> {
                 if self.x.as_ref().is_some_and(|x| x.next == 0) && !self.previous_slice_seen() {
                     return None;
                 }
-                return self.first_transmission(buf);
+                let sent = self.first_transmission(buf);
+                if let (Some((len, _)), Some(x)) = (sent, self.x.as_mut()) {
+                    x.first_pass.sent(now, len);
+                }
+                return sent;
             }
             // 8. The end.
             if self.end_formed && self.r.is_none() && self.x.is_none() {
@@ -809,6 +823,8 @@ impl<'s> Sender<'s> {
     fn release_r(&mut self) {
         let Some(r) = self.r.take() else { return };
         self.free[r.slot] = true;
+        self.pacing.slice_done(&r);
+        self.stats.pacing_rate = self.pacing.rate().unwrap_or(0);
         if !self.full_duplex() && self.doubling {
             let grown = self.slice_size.saturating_add(self.slice_size / 4);
             if grown >= self.max_slice_size {
@@ -1129,8 +1145,15 @@ impl<'s> Sender<'s> {
             let Some(record) = self.participants.record_mut(client) else {
                 continue;
             };
+            let first_round = match message {
+                Message::Retransmit(ref m) => m.rxmit == 0,
+                _ => flight.rxmit == 0,
+            };
             match received {
                 None if ok => {
+                    if first_round {
+                        flight.first_pass.answered(now, 0);
+                    }
                     let newly_ready = flight.ok(client);
                     if newly_ready {
                         record.bytes_acknowledged += u64::from(flight.bytes);
@@ -1139,7 +1162,13 @@ impl<'s> Sender<'s> {
                         }
                     }
                 }
-                Some(map) => record.blocks_requested += flight.retransmit(client, map),
+                Some(map) => {
+                    let missing = flight.retransmit(client, map);
+                    record.blocks_requested += missing;
+                    if first_round {
+                        flight.first_pass.answered(now, missing.min(1024) as u16);
+                    }
+                }
                 None => {}
             }
         }

@@ -248,7 +248,7 @@ pub struct SenderArgs {
     pub fec: Option<FecArg>,
     /// `--max-bitrate` in bits per second.
     pub max_bitrate: Option<u64>,
-    /// `--autorate` (accepted; the kernel's socket buffer paces us instead).
+    /// `--autorate`: the rate is learned from the receivers' answers, under `--max-bitrate`.
     pub autorate: bool,
     /// `--rate-governor` (not supported: refused with a message).
     pub rate_governor: Option<String>,
