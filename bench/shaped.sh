@@ -20,6 +20,8 @@
 #   --slow-port R  adds the case set "slow": host 1's NIC and switch port at R (e.g. 100mbit)
 #   --sets LIST    uniform, slow or both (default: uniform, plus slow with --slow-port)
 #   --extra-sender-args "…"  appended to OUR sender's command line only (e.g. --autorate)
+#   --ours-receivers debian  "ours" runs our sender with Debian's receivers (the mixed room:
+#                  what a site that upgrades only its server gets); default: ours
 #   --out FILE     also writes the tables and the raw runs as markdown to FILE
 #   --timeout S    per-process limit (default 60 + size/5 s); reaching it is a FAIL
 #   --fixed-wait S subtracted from each wall time (default 2.5, see below)
@@ -58,7 +60,7 @@ CMDLINE=$(printf '%q ' "$0" "$@")
 CMDLINE=${CMDLINE% }
 
 SIZE_MB=500 RUNS=3 RATES=1gbit RECEIVERS=1,3,8 LOSSES=0,1,5 SLOW='' SETS='' ONLY=''
-EXTRA_STR='' OUT='' TMO='' FIXED_WAIT=2.5 CALIBRATE=1 BUILD=1
+OURS_RX=ours EXTRA_STR='' OUT='' TMO='' FIXED_WAIT=2.5 CALIBRATE=1 BUILD=1
 usage() { sed -n '/^#   bench\/shaped.sh/,/^#   --no-build/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -71,6 +73,7 @@ while [ $# -gt 0 ]; do
   --sets) SETS=$2; shift ;;
   --only) ONLY=$2; shift ;;
   --extra-sender-args) EXTRA_STR=$2; shift ;;
+  --ours-receivers) OURS_RX=$2; shift ;;
   --out) OUT=$2; shift ;;
   --timeout) TMO=$2; shift ;;
   --fixed-wait) FIXED_WAIT=$2; shift ;;
@@ -115,6 +118,7 @@ ours | debian) IMPLS=("$ONLY") ;;
 *) die "--only wants ours or debian" ;;
 esac
 read -ra EXTRA <<<"$EXTRA_STR"
+case $OURS_RX in ours | debian) ;; *) die "--ours-receivers wants ours or debian" ;; esac
 TMO=${TMO:-$((60 + SIZE_MB / 5))}
 [[ $TMO =~ ^[1-9][0-9]*$ ]] || die "--timeout wants whole seconds"
 MAX_RX=0
@@ -292,6 +296,7 @@ one_run() { # impl receivers
   local impl=$1 n=$2 snd rcv extra=() i k
   if [ "$impl" = ours ]; then
     snd=$OURS_S rcv=$OURS_R extra=("${EXTRA[@]}")
+    [ "$OURS_RX" = ours ] || rcv=$DEB_R
   else
     snd=$DEB_S rcv=$DEB_R
   fi
@@ -327,8 +332,14 @@ one_run() { # impl receivers
   while [ ${#role[@]} -gt 0 ]; do
     [ -z "$fail" ] || { for k in "${!role[@]}"; do kill -TERM "$k" 2>/dev/null || true; done; }
     done_pid='' st=0
-    wait -n -p done_pid "${!role[@]}" || st=$?
-    [ -n "$done_pid" ] || break
+    wait -n -p done_pid "${!role[@]}" 2>/dev/null || st=$?
+    if [ -z "${done_pid:-}" ]; then
+      # bash reaped some of them already (wait -n then says "no such job" and names
+      # none): forget those that are gone (their copies are still compared below).
+      for k in "${!role[@]}"; do kill -0 "$k" 2>/dev/null || unset "role[$k]"; done
+      sleep 0.05
+      continue
+    fi
     who=${role[$done_pid]}
     unset "role[$done_pid]"
     [ "$who" = s ] || t_last=$EPOCHREALTIME
@@ -412,9 +423,9 @@ for rate in "${RATE_LIST[@]}"; do
   done
 done
 
-python3 - "$RES" "$CAL" "$SIZE_MB" "$RUNS" "$FIXED_WAIT" "$CMDLINE" "$SLOW" "$EXTRA_STR" \
+OURS_RX=$OURS_RX python3 - "$RES" "$CAL" "$SIZE_MB" "$RUNS" "$FIXED_WAIT" "$CMDLINE" "$SLOW" "$EXTRA_STR" \
   "$((SECONDS - START))" "$OUT" <<'PY'
-import statistics, sys
+import os, statistics, sys
 res, cal, size, runs, fixed, cmdline, slow, extra, elapsed, out = sys.argv[1:]
 size = float(size)
 U = {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "tbit": 1e12}
@@ -494,6 +505,8 @@ notes = [
 ]
 if extra:
     notes.append(f"ours ran with extra sender arguments: {extra}")
+if os.environ.get("OURS_RX") == "debian":
+    notes.append("the 'ours' columns are OUR sender with DEBIAN's receivers (a mixed room)")
 cal_rows = []
 for line in open(cal):
     set_, rate, pps, b, p, sent = line.split()

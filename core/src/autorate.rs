@@ -80,6 +80,8 @@ pub const INITIAL_RATE: u64 = 100_000_000;
 pub const MIN_RATE: u64 = 1_000_000;
 /// Gain per window in percent: probe, drain, then cruise at the estimate.
 const GAINS_PERCENT: [u64; 6] = [115, 90, 100, 100, 100, 100];
+/// Loss above the baseline by more than this (and half the baseline) is congestion.
+const CONGESTION_PERMILLE: u64 = 10;
 /// Startup doubles the rate until the estimate stops growing for this many windows.
 const STARTUP_STALLS: u8 = 2;
 
@@ -190,7 +192,12 @@ impl AutoRate {
         );
         // A corrected delivery above what was sent would be the baseline overstated.
         let corrected = corrected.min(sent_rate.max(delivery));
-        if !(app_limited && corrected < self.bottleneck()) {
+        // Only loss above the baseline shows receivers not keeping up. A slower window
+        // without it is the sender's own doing (input, socket, REQACK rounds after a
+        // loss): it may raise the estimate but never lower it, else the rate spirals
+        // down, each slow window making the next one slower.
+        let congested = loss > baseline + baseline / 2 + CONGESTION_PERMILLE;
+        if !((app_limited || !congested) && corrected < self.bottleneck()) {
             self.record(corrected, (!probing).then_some(loss as u16));
         }
         self.cycle = (self.cycle + 1) % GAINS_PERCENT.len();
@@ -337,6 +344,32 @@ mod tests {
             (900_000_000..=1_300_000_000).contains(&steady),
             "steady rate {steady}: {rates:?}"
         );
+    }
+
+    #[test]
+    fn slow_windows_without_more_loss_do_not_spiral_the_rate_down() {
+        // 5 % loss toward every receiver of a 1 Gb/s room: slices wait for REQACK rounds,
+        // so answers often come late although nothing is congested (seen in the lab: the
+        // rate fell to 1.8 Mb/s and the run to its time limit).
+        let mut c = AutoRate::new(40_000_000_000);
+        let sent_bits = 112 * DATAGRAM_BITS;
+        let mut rates = Rates::new();
+        for i in 0..190u64 {
+            let rate = c.rate();
+            let send_us = (sent_bits * 1_000_000 / rate).max(1);
+            let link_us = sent_bits * 1_000_000 / 1_000_000_000;
+            let rounds_us = if i % 3 == 0 { 4_000 } else { 0 };
+            c.on_slice(&SliceReport {
+                sent_bits,
+                send_time: Duration::from_micros(send_us),
+                answer_interval: Some(Duration::from_micros(send_us.max(link_us) + rounds_us)),
+                blocks: 112,
+                worst_missing: 4 + (i % 5) as u16,
+            });
+            rates.push(c.rate()).unwrap();
+        }
+        let steady = median(&rates[100..]);
+        assert!(steady >= 300_000_000, "steady rate {steady}: {rates:?}");
     }
 
     #[test]

@@ -227,7 +227,8 @@ impl<'s> Sender<'s> {
             end_reqacks_left: 0,
             answer_time_us: INITIAL_ANSWER_TIME_US,
             round_slowest_us: None,
-            pacing: Pacing::default(),
+            // Negotiation is paced by --max-bitrate alone; --autorate starts with the transfer.
+            pacing: Pacing::new(config.max_bitrate, false, config.asynchronous, now),
             paced_until: None,
             fec,
             verification: None,

@@ -102,7 +102,10 @@ fn a_refusal_for_pacing_always_leaves_a_deadline() {
         .poll_timeout(t(5))
         .expect("a deadline after a pacing refusal");
     assert!(deadline > t(0));
-    assert!(tx.poll_transmit(deadline, &mut buf).is_some());
+    assert!(
+        tx.poll_transmit(deadline, &mut buf).is_some(),
+        "deadline {deadline:?}"
+    );
 }
 
 #[test]
