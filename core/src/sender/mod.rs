@@ -1155,12 +1155,14 @@ impl<'s> Sender<'s> {
                     if first_round {
                         flight.first_pass.answered(now, 0);
                     }
-                    let newly_ready = flight.ok(client);
-                    if newly_ready {
+                    if flight.ok(client) {
                         record.bytes_acknowledged += u64::from(flight.bytes);
-                        if flight.is_end() {
-                            record.status = ReceiverStatus::Complete;
-                        }
+                    }
+                    // Only an answer to the end slice's REQACK says the receiver holds
+                    // everything: an OK for an end slice not yet asked about (still
+                    // waiting behind R) proves nothing.
+                    if flight.is_end() && flight.reqack_at.is_some() {
+                        record.status = ReceiverStatus::Complete;
                     }
                 }
                 Some(map) => {
