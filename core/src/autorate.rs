@@ -52,7 +52,6 @@ pub struct AutoRate {
     filled: usize,
     cycle: usize,
     window: Window,
-    last: Option<SliceReport>,
 }
 
 /// The slices reported since the last decision.
@@ -100,7 +99,6 @@ impl AutoRate {
             filled: 0,
             cycle: 0,
             window: Window::default(),
-            last: None,
         }
     }
 
@@ -112,11 +110,6 @@ impl AutoRate {
     /// Whether it is still doubling its way up.
     pub fn is_starting(&self) -> bool {
         self.starting
-    }
-
-    /// The last report taken.
-    pub fn last_report(&self) -> Option<&SliceReport> {
-        self.last.as_ref()
     }
 
     /// The best recent estimate of the slowest receiver's delivery rate, in bit/s.
@@ -133,7 +126,6 @@ impl AutoRate {
         if report.blocks == 0 || report.sent_bits == 0 {
             return;
         }
-        self.last = Some(*report);
         let missing = u64::from(report.worst_missing.min(report.blocks));
         let blocks = u64::from(report.blocks);
         let received =
@@ -258,15 +250,32 @@ mod tests {
             let missing = (u64::from(SLICE_BLOCKS) * (1000 - kept) / 1000) as u16;
             // What exceeds the capacity is dropped (a full queue), not delayed.
             let answer_us = send_us;
-            c.on_slice(&SliceReport {
+            c.on_slice(&report(
                 sent_bits,
-                send_time: Duration::from_micros(send_us),
-                answer_interval: Some(Duration::from_micros(answer_us.max(send_us))),
-                blocks: SLICE_BLOCKS,
-                worst_missing: missing,
-            });
+                send_us,
+                answer_us.max(send_us),
+                SLICE_BLOCKS,
+                missing,
+            ));
         }
         rates
+    }
+
+    /// A slice of `blocks` sent in `send_us`, answered `answer_us` after the previous one.
+    fn report(
+        sent_bits: u64,
+        send_us: u64,
+        answer_us: u64,
+        blocks: u16,
+        missing: u16,
+    ) -> SliceReport {
+        SliceReport {
+            sent_bits,
+            send_time: Duration::from_micros(send_us),
+            answer_interval: Some(Duration::from_micros(answer_us)),
+            blocks,
+            worst_missing: missing,
+        }
     }
 
     fn median(v: &[u64]) -> u64 {
@@ -329,13 +338,13 @@ mod tests {
                 arrived_at
             }
             .max(answered_before);
-            c.on_slice(&SliceReport {
+            c.on_slice(&report(
                 sent_bits,
-                send_time: Duration::from_micros(send_us),
-                answer_interval: Some(Duration::from_micros(answered_at - answered_before)),
-                blocks: 112,
-                worst_missing: 0,
-            });
+                send_us,
+                answered_at - answered_before,
+                112,
+                0,
+            ));
             answered_before = answered_at;
             rates.push(c.rate()).unwrap();
         }
@@ -359,13 +368,14 @@ mod tests {
             let send_us = (sent_bits * 1_000_000 / rate).max(1);
             let link_us = sent_bits * 1_000_000 / 1_000_000_000;
             let rounds_us = if i % 3 == 0 { 4_000 } else { 0 };
-            c.on_slice(&SliceReport {
+            let answer_us = send_us.max(link_us) + rounds_us;
+            c.on_slice(&report(
                 sent_bits,
-                send_time: Duration::from_micros(send_us),
-                answer_interval: Some(Duration::from_micros(send_us.max(link_us) + rounds_us)),
-                blocks: 112,
-                worst_missing: 4 + (i % 5) as u16,
-            });
+                send_us,
+                answer_us,
+                112,
+                4 + (i % 5) as u16,
+            ));
             rates.push(c.rate()).unwrap();
         }
         let steady = median(&rates[100..]);

@@ -558,7 +558,7 @@ impl Session<'_, '_> {
             self.log
                 .info(&format!("stream digest: {}", digest_text(&check)));
         }
-        if self.args.autorate && !self.args.asynchronous {
+        if self.sender.autorate().is_some() {
             let rate = self.sender.stats().pacing_rate;
             self.log
                 .info(&format!("autorate: ended at {:.1} Mb/s", rate as f64 / 1e6));

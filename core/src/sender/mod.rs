@@ -281,6 +281,7 @@ impl<'s> Sender<'s> {
         let mut stats = self.stats;
         stats.receivers = self.participants.count();
         stats.slice_size = self.slice_size;
+        stats.pacing_rate = self.pacing.rate().unwrap_or(0);
         stats
     }
 
@@ -475,7 +476,7 @@ impl<'s> Sender<'s> {
     ) -> Option<(usize, SocketAddrV4)> {
         let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
         match control {
-            Control::Hello(kind) => Some((self.encode_hello(kind, buf)?, rendezvous)),
+            Control::Hello(kind) => Some((self.encode_hello(kind, None, buf)?, rendezvous)),
             Control::Reply {
                 to,
                 client,
@@ -542,8 +543,14 @@ impl<'s> Sender<'s> {
     }
 
     /// A HELLO; in async mode, where no receiver says who it is, it carries the identity
-    /// for receivers of ours (udpcast's read only the first 28 bytes, §2.11).
-    fn encode_hello(&self, kind: HelloKind, buf: &mut [u8]) -> Option<usize> {
+    /// for receivers of ours (udpcast's read only the first 28 bytes, §2.11), and a
+    /// streaming hello also the `check` of the slice it announces (§3.10).
+    fn encode_hello(
+        &self,
+        kind: HelloKind,
+        check: Option<SliceCheck>,
+        buf: &mut [u8],
+    ) -> Option<usize> {
         let hello = Hello {
             kind,
             capabilities: self.capabilities,
@@ -552,22 +559,10 @@ impl<'s> Sender<'s> {
         };
         let len = hello.encode(buf).ok()?;
         match self.verification.as_ref() {
+            Some(v) if self.config.asynchronous && kind == HelloKind::Streaming => {
+                Some(v.append_streaming_hello(buf, len, check))
+            }
             Some(v) if self.config.asynchronous => Some(v.append_identity(buf, len)),
-            _ => Some(len),
-        }
-    }
-
-    /// The hello of a slice in streaming mode (§3.10), with the slice's check when verified.
-    fn encode_streaming_hello(&self, check: Option<SliceCheck>, buf: &mut [u8]) -> Option<usize> {
-        let hello = Hello {
-            kind: HelloKind::Streaming,
-            capabilities: self.capabilities,
-            data_address: self.announced_address(),
-            block_size: self.config.block_size,
-        };
-        let len = hello.encode(buf).ok()?;
-        match self.verification.as_ref() {
-            Some(v) if self.config.asynchronous => Some(v.append_streaming_hello(buf, len, check)),
             _ => Some(len),
         }
     }
@@ -722,7 +717,6 @@ impl<'s> Sender<'s> {
             self.config.asynchronous,
             now,
         );
-        self.stats.pacing_rate = self.pacing.rate().unwrap_or(0);
         self.event(Event::Started {
             capabilities: common,
             destination: self.destination,
@@ -825,7 +819,6 @@ impl<'s> Sender<'s> {
         let Some(r) = self.r.take() else { return };
         self.free[r.slot] = true;
         self.pacing.slice_done(&r);
-        self.stats.pacing_rate = self.pacing.rate().unwrap_or(0);
         if !self.full_duplex() && self.doubling {
             let grown = self.slice_size.saturating_add(self.slice_size / 4);
             if grown >= self.max_slice_size {
@@ -1041,7 +1034,10 @@ impl<'s> Sender<'s> {
             x.streaming_hello_sent = true;
             let check = x.check;
             let rendezvous = SocketAddrV4::new(self.config.rendezvous, self.config.portbase);
-            return Some((self.encode_streaming_hello(check, buf)?, rendezvous));
+            return Some((
+                self.encode_hello(HelloKind::Streaming, check, buf)?,
+                rendezvous,
+            ));
         }
         let packet = x.next;
         x.next += 1;

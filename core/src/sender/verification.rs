@@ -43,6 +43,16 @@ impl Verification {
         append(buf, len, |w| self.identity.write(w).is_ok())
     }
 
+    /// The record a slice's message carries: its check, or for the end slice the whole
+    /// stream's digest (once known).
+    fn check_record(&self, check: Option<SliceCheck>) -> Option<Record<'static>> {
+        match (check, self.end) {
+            (Some(check), _) => Some(Record::SliceCheck(check)),
+            (None, Some(end)) => Some(Record::StreamDigest(end)),
+            (None, None) => None,
+        }
+    }
+
     /// Appends what a streaming hello carries (doc/verified-transfers.md §4): the identity,
     /// for receivers joining there, and the check of the slice it announces (the stream's
     /// digest for the end slice). Streaming senders send no REQACKs of their own: a
@@ -54,11 +64,7 @@ impl Verification {
         len: usize,
         check: Option<SliceCheck>,
     ) -> usize {
-        let record = match (check, self.end) {
-            (Some(check), _) => Some(Record::SliceCheck(check)),
-            (None, Some(end)) => Some(Record::StreamDigest(end)),
-            (None, None) => None,
-        };
+        let record = self.check_record(check);
         append(buf, len, |w| {
             self.identity.write(w).is_ok()
                 && match &record {
@@ -76,10 +82,8 @@ impl Verification {
         len: usize,
         check: Option<SliceCheck>,
     ) -> usize {
-        let record = match (check, self.end) {
-            (Some(check), _) => Record::SliceCheck(check),
-            (None, Some(end)) => Record::StreamDigest(end),
-            (None, None) => return len,
+        let Some(record) = self.check_record(check) else {
+            return len;
         };
         append(buf, len, |w| {
             w.push(&Record::Session(self.identity.session))
