@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod addressing;
+pub mod auth;
 pub mod autorate;
 pub mod extension;
 pub mod fec;

@@ -14,6 +14,8 @@ pub struct Transmit {
     pub len: usize,
 }
 
-/// The largest datagram a receiver ever sends (RETRANSMIT), so a buffer of this size is
-/// always enough for [`Receiver::poll_transmit`](crate::receiver::Receiver::poll_transmit).
-pub const MAX_RECEIVER_DATAGRAM: usize = crate::wire::Retransmit::LEN;
+/// The largest datagram a receiver ever sends (an authenticated RETRANSMIT), so a buffer of
+/// this size is always enough for
+/// [`Receiver::poll_transmit`](crate::receiver::Receiver::poll_transmit).
+pub const MAX_RECEIVER_DATAGRAM: usize =
+    crate::wire::Retransmit::LEN + crate::auth::RECEIVER_TRAILER_LEN;

@@ -325,7 +325,10 @@ pub extern "C" fn udpc_receiver_poll_event(
         if event.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
-        let Some(e) = rx.inner.poll_event() else {
+        // The C ABI takes no key yet, so these never come; skipped all the same.
+        let next = core::iter::from_fn(|| rx.inner.poll_event())
+            .find(|e| !matches!(e, udpcast_core::receiver::Event::AuthRejected { .. }));
+        let Some(e) = next else {
             return udpc_result::UDPC_NOTHING;
         };
         put(event, convert_event(e));

@@ -431,7 +431,10 @@ pub extern "C" fn udpc_sender_poll_event(
         if event.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
-        let Some(e) = tx.inner.poll_event() else {
+        // The C ABI takes no key yet, so these never come; skipped all the same.
+        let next = core::iter::from_fn(|| tx.inner.poll_event())
+            .find(|e| !matches!(e, Event::AuthRejected { .. }));
+        let Some(e) = next else {
             return udpc_result::UDPC_NOTHING;
         };
         use udpc_sender_event_kind::*;
@@ -484,6 +487,7 @@ pub extern "C" fn udpc_sender_poll_event(
                 ev.slice_size = n;
             }
             Event::Finished => ev.kind = UDPC_TX_FINISHED,
+            Event::AuthRejected { .. } => return udpc_result::UDPC_NOTHING,
             Event::Failed(error) => {
                 ev.kind = UDPC_TX_FAILED;
                 ev.error = match error {

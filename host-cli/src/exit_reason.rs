@@ -39,6 +39,9 @@ pub enum ExitReason {
     Incomplete,
     /// Receiver: no sender answered before `--start-timeout`.
     NoSender,
+    /// Receiver: senders spoke before `--start-timeout`, but none authentically
+    /// (`--key-file`).
+    NotAuthenticated,
     /// Receiver: connected, but no data came before `--start-timeout`.
     NotStarted,
     /// Receiver: the sender refused it (too many receivers).
@@ -97,6 +100,7 @@ impl ExitReason {
             ExitReason::PipeFailed => "pipe_failed",
             ExitReason::Incomplete => "incomplete",
             ExitReason::NoSender => "no_sender",
+            ExitReason::NotAuthenticated => "not_authenticated",
             ExitReason::NotStarted => "not_started",
             ExitReason::Refused => "refused",
             ExitReason::OtherTransfer => "other_transfer",
@@ -123,6 +127,7 @@ impl From<&ReceiverError> for ExitReason {
     fn from(error: &ReceiverError) -> Self {
         match error {
             ReceiverError::NoSender => ExitReason::NoSender,
+            ReceiverError::NotAuthenticated(_) => ExitReason::NotAuthenticated,
             ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => ExitReason::NotStarted,
             ReceiverError::Refused => ExitReason::Refused,
             ReceiverError::OtherTransferInProgress(_) => ExitReason::OtherTransfer,
@@ -199,6 +204,7 @@ mod tests {
             ExitReason::PipeFailed,
             ExitReason::Incomplete,
             ExitReason::NoSender,
+            ExitReason::NotAuthenticated,
             ExitReason::NotStarted,
             ExitReason::Refused,
             ExitReason::OtherTransfer,

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod daemon;
 pub mod exit_reason;
 pub mod json;
+pub mod key_file;
 pub mod keyboard;
 pub mod log;
 pub mod net;

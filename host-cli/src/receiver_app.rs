@@ -123,6 +123,12 @@ fn run(args: &ReceiverArgs, figures: &mut ReceiverFigures) -> Outcome {
     config.receive_timeout = args.receive_timeout_s.map(CoreDuration::from_secs);
     config.exit_wait = CoreDuration::from_millis(args.exit_wait_ms);
     config.verify = !args.no_verify || args.expect_name.is_some();
+    if let Some(path) = &args.key_file {
+        match crate::key_file::authentication(path) {
+            Ok(auth) => config.auth = Some(auth),
+            Err(e) => return failed(ExitReason::BadOption, e),
+        }
+    }
 
     let clock = Clock::new();
     let mut storage = vec![0u8; FULL_STORAGE];
@@ -394,6 +400,9 @@ impl Session<'_, '_> {
                 }
             }
             Event::NotVerified(why) => self.log.info(&format!("not verified: {why}")),
+            Event::AuthRejected { from, reason } => self
+                .log
+                .info(&format!("dropped datagrams from {from}: {reason}")),
             Event::SliceFailedCheck { slice } => self.log.info(&format!(
                 "slice {slice} failed its checksum: discarded and asked for again"
             )),

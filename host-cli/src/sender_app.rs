@@ -113,10 +113,16 @@ fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
         Ok(c) => c,
         Err(e) => return failed(ExitReason::InterfaceError, e),
     };
-    let config = match sender_config::from_args(args, &chosen, &log) {
+    let mut config = match sender_config::from_args(args, &chosen, &log) {
         Ok(c) => c,
         Err(e) => return failed(ExitReason::BadOption, e),
     };
+    if let Some(path) = &args.key_file {
+        match crate::key_file::authentication(path) {
+            Ok(auth) => config.auth = Some(auth),
+            Err(e) => return failed(ExitReason::BadOption, e),
+        }
+    }
     let sockets = match open_sockets(args, &chosen, &config) {
         Ok(s) => s,
         Err(e) => return failed(ExitReason::SocketError, e),
@@ -143,7 +149,11 @@ fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
         Err(e) => return sender_failure(e),
     };
     if !args.no_verify {
-        let identity = stream_identity(args);
+        let mut identity = stream_identity(args);
+        // One session id for both extensions, so that receivers see one run.
+        if let Some(auth) = config.auth {
+            identity.session = auth.nonce;
+        }
         log.info(&identity_line(&identity));
         sender.set_identity(identity);
     }
@@ -168,7 +178,6 @@ fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
         ),
         period: StdDuration::from_millis(args.stat_period_ms.unwrap_or(500).max(10)),
         prompted: false,
-        block_size: config.block_size,
         gso: std::env::var_os("UDPCAST_NO_GSO").is_none(),
         span: Span::default(),
     };
@@ -241,7 +250,6 @@ struct Session<'a, 's> {
     progress: Progress,
     period: StdDuration,
     prompted: bool,
-    block_size: u16,
     /// Whether UDP GSO is used (until the kernel refuses it; `UDPCAST_NO_GSO` disables it).
     gso: bool,
     /// From the start to the end of the transfer, for `--stats-json`.
@@ -253,14 +261,14 @@ impl Session<'_, '_> {
         let mut batch = RecvBatch::new(64, 2048);
         // Datagrams are polled into one area at a fixed stride (the largest datagram), so
         // that a run of full-size ones is contiguous and can go out as one GSO send.
-        let stride = 16 + usize::from(self.block_size);
-        let mut area = vec![0u8; SEND_BATCH * stride.max(144)];
+        let stride = self.sender.max_datagram_len();
+        let mut area = vec![0u8; SEND_BATCH * stride];
         loop {
             if let Some(signal) = signals::caught() {
                 return Outcome::Signalled(signal);
             }
             self.feed_input();
-            let sent = self.send(&mut area, stride.max(144));
+            let sent = self.send(&mut area, stride);
             self.events();
             if self.failure.is_some() || self.sender.is_closed() {
                 break;
@@ -495,6 +503,9 @@ impl Session<'_, '_> {
                 Event::SliceSize(n) => self.log.info(&format!("Slice size={n}")),
                 Event::Finished => self.span.end(),
                 Event::Failed(e) => self.failure = Some(sender_failure(e)),
+                Event::AuthRejected { from, reason } => self
+                    .log
+                    .info(&format!("refused datagrams from {from}: {reason}")),
             }
         }
         if self.args.asynchronous {

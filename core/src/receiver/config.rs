@@ -1,5 +1,6 @@
 //! How a receiver is set up: the options of `udp-receiver` that shape the protocol.
 
+use crate::auth::Authentication;
 use crate::time::Duration;
 use core::net::Ipv4Addr;
 
@@ -39,6 +40,9 @@ pub struct ReceiverConfig {
     /// sender of ours, check every slice and the whole stream. A udpcast sender ignores the
     /// announcement.
     pub verify: bool,
+    /// `--key-file`: authenticated transfers (`crate::auth`). Only a sender holding the
+    /// same key is heard; a udpcast sender is not.
+    pub auth: Option<Authentication>,
 }
 
 impl ReceiverConfig {
@@ -57,6 +61,7 @@ impl ReceiverConfig {
             exit_wait: Duration::from_millis(500),
             connect_retry: Duration::from_secs(1),
             verify: true,
+            auth: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a receiver tells its caller: progress events and the reasons it can fail.
 
+use crate::auth::AuthError;
 use crate::extension::{StreamCheck, TrailerError};
 use crate::wire::Opcode;
 use core::fmt;
@@ -67,6 +68,14 @@ pub enum Event {
     Finished,
     /// The receiver gave up; DISCONNECT was queued if it had connected.
     Failed(ReceiverError),
+    /// Authenticated transfers: a datagram from the sender's port was dropped. Reported
+    /// for the first of each reason only; `ReceiverStats::auth_rejected` counts them all.
+    AuthRejected {
+        /// Where it came from (what it claims: it may be forged).
+        from: SocketAddrV4,
+        /// Why it was dropped.
+        reason: AuthError,
+    },
 }
 
 /// Why a transfer is not verified end to end.
@@ -97,6 +106,9 @@ impl fmt::Display for NotVerifiedReason {
 pub enum ReceiverError {
     /// No sender answered within `--start-timeout` (udpcast: `Receiver error`, exit 255).
     NoSender,
+    /// Authenticated transfers: datagrams came from a sender's port before the start
+    /// timeout, but not one was authentic (why the last one was refused).
+    NotAuthenticated(AuthError),
     /// Connected, but the transfer did not start within `--start-timeout`. udpcast exits 0
     /// with an empty output here; an empty image is not a success, so we fail.
     NotStarted,
@@ -177,6 +189,10 @@ impl fmt::Display for ReceiverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             ReceiverError::NoSender => f.write_str("no sender answered before the start timeout"),
+            ReceiverError::NotAuthenticated(reason) => write!(
+                f,
+                "no authenticated sender before the start timeout: the sender's datagrams were {reason}"
+            ),
             ReceiverError::NotStarted => f.write_str(
                 "connected, but the transfer did not start before the start timeout; nothing was received",
             ),

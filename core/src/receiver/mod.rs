@@ -15,6 +15,7 @@
 //! `storage.len() / 4` bytes, so a host gives about 6 MB (four slices of 1024 blocks of 1456
 //! bytes) and a small target gives less and refuses larger slices with a typed error.
 
+mod authentication;
 mod config;
 mod event;
 mod slot;
@@ -37,6 +38,7 @@ use crate::wire::{
     Bitmap1024, Capabilities, ConnectReq, Message, Reqack, Retransmit, SliceOk,
     MAX_BLOCKS_PER_SLICE,
 };
+use authentication::ReceiverAuth;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use heapless::Deque;
 use slot::{Slot, SlotState, Stored};
@@ -85,6 +87,9 @@ pub struct ReceiverStats {
     pub slices_unchecked: u64,
     /// Messages from the sender's address that belong to another session.
     pub other_session_messages: u64,
+    /// Authenticated transfers: datagrams from a sender's port dropped because they were
+    /// not authentic, of another session, or replayed.
+    pub auth_rejected: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +180,8 @@ pub struct Receiver<'s> {
     digest: StreamDigest,
     /// The first slice handed out: not 0 when we joined a stream late.
     first_output: Option<u32>,
+    /// Authenticated transfers (`--key-file`).
+    auth: Option<ReceiverAuth>,
     stats: ReceiverStats,
 }
 
@@ -208,6 +215,7 @@ impl<'s> Receiver<'s> {
             expected_name: None,
             digest: StreamDigest::new(),
             first_output: None,
+            auth: config.auth.map(ReceiverAuth::new),
             stats: ReceiverStats::default(),
         };
         if !config.passive {
@@ -248,11 +256,25 @@ impl<'s> Receiver<'s> {
         if self.is_closed() {
             return;
         }
-        self.last_datagram = now;
         // Only senders speak from port P+1 (§1.7); everything else is other receivers.
         if from.port() != self.config.portbase.wrapping_add(1) {
+            self.last_datagram = now;
             return;
         }
+        let connected = self.session.is_some();
+        let datagram = match self.auth.as_mut().map(|a| a.open(datagram, connected)) {
+            None => datagram,
+            Some(Ok(message)) => message,
+            Some(Err(reason)) => {
+                self.stats.auth_rejected += 1;
+                if self.auth.as_mut().is_some_and(|a| a.first_refusal(reason)) {
+                    self.event(Event::AuthRejected { from, reason });
+                }
+                return;
+            }
+        };
+        // A sender that is not heard authentically does not keep us waiting.
+        self.last_datagram = now;
         let Ok(message) = Message::parse(datagram) else {
             self.stats.malformed_datagrams += 1;
             return;
@@ -315,7 +337,14 @@ impl<'s> Receiver<'s> {
         match self.phase {
             Phase::Discovering => {
                 if expired(start_deadline) {
-                    self.fail(ReceiverError::NoSender);
+                    let refused = self
+                        .auth
+                        .as_ref()
+                        .filter(|a| !a.authentic_seen)
+                        .and_then(|a| a.last_refusal);
+                    self.fail(
+                        refused.map_or(ReceiverError::NoSender, ReceiverError::NotAuthenticated),
+                    );
                 } else if expired(self.next_connect_req) {
                     self.send_connect_req(now);
                 }
@@ -371,7 +400,12 @@ impl<'s> Receiver<'s> {
                 .encode(buf),
             ),
         };
-        match (destination, encoded) {
+        let sealed = match (encoded, self.auth.as_mut()) {
+            (Ok(len), Some(auth)) => auth.seal(buf, len).ok_or(()),
+            (Ok(len), None) => Ok(len),
+            (Err(_), _) => Err(()),
+        };
+        match (destination, sealed) {
             (Some(destination), Ok(len)) => Some(Transmit { destination, len }),
             (None, _) => self.poll_transmit(buf),
             (Some(_), Err(_)) => {
@@ -502,6 +536,9 @@ impl<'s> Receiver<'s> {
                     Ok(())
                 }
             }
+            // Authenticated, a REQACK before we joined may be a replay of an earlier run:
+            // it is no reason to give up.
+            Message::Reqack(_) if self.auth.is_some() => Ok(()),
             // A running transfer answers nobody's request: udpcast calls this a bad reply.
             Message::Reqack(_) => Err(ReceiverError::OtherTransferInProgress(message.opcode())),
             // Other receivers' requests, data of a transfer we are not part of, stray

@@ -68,6 +68,10 @@ pub struct SenderConfig {
     /// `--autorate`: learn the rate from the receivers' answers (`crate::autorate`),
     /// never above `max_bitrate`. Synchronous transfers only: async ones hear nothing.
     pub autorate: bool,
+    /// `--key-file`: authenticated transfers (`crate::auth`), with `nonce` as the session
+    /// id. Receivers without the key (udpcast's among them) are refused, and blocks shrink
+    /// to [`AUTH_MAX_BLOCK_SIZE`](super::AUTH_MAX_BLOCK_SIZE) so datagrams still fit.
+    pub auth: Option<crate::auth::Authentication>,
     /// `--rexmit-hello-interval`; `None` (or zero) sends one HELLO only, except that
     /// async and autostart repeat it every second (§3.1).
     pub hello_interval: Option<Duration>,
@@ -117,6 +121,7 @@ impl SenderConfig {
             fec: None,
             max_bitrate: None,
             autorate: false,
+            auth: None,
             hello_interval: None,
             autostart: 0,
             min_receivers: 0,

@@ -51,6 +51,15 @@ pub enum Event {
     Finished,
     /// The sender gave up.
     Failed(SenderError),
+    /// Authenticated transfers: a datagram was dropped (a udpcast receiver, another key, a
+    /// forgery or a replay). Reported at most once every 10 s per address;
+    /// `SenderStats::auth_rejected` counts them all.
+    AuthRejected {
+        /// Where it claims to come from.
+        from: SocketAddrV4,
+        /// Why it was dropped.
+        reason: crate::auth::AuthError,
+    },
 }
 
 /// Why a sender gave up.

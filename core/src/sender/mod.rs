@@ -16,6 +16,7 @@
 //! [`Sender::storage_size`]. [`Sender::receiver_records`] reports what each receiver
 //! acknowledged and asked for, and how it left.
 
+mod authentication;
 mod config;
 mod event;
 mod flight;
@@ -37,6 +38,7 @@ use crate::transmit::Transmit;
 use crate::wire::{
     Capabilities, ConnectReply, Data, Fec, Hello, HelloKind, Message, Reqack, MAX_BLOCKS_PER_SLICE,
 };
+use authentication::SenderAuth;
 use core::net::{Ipv4Addr, SocketAddrV4};
 use flight::Flight;
 use heapless::Deque;
@@ -44,6 +46,14 @@ use pacing::Pacing;
 use participants::{Admission, Participants};
 use verification::Verification;
 
+/// The largest block under `--key-file`: udpcast's 1456 less the trailer, so an
+/// authenticated DATA datagram is no longer than a plain one.
+pub const AUTH_MAX_BLOCK_SIZE: u16 =
+    crate::wire::DEFAULT_BLOCK_SIZE - crate::auth::SENDER_TRAILER_LEN as u16;
+
+/// Room for the longest control datagram: a REQACK with its bitmap and slice check, or a
+/// CONNECT_REPLY with an identity naming a 255-byte stream.
+const MAX_CONTROL_DATAGRAM: usize = 512;
 /// Slices the sender keeps: acknowledged one, transmitted one, one being filled.
 const SLOTS: usize = 3;
 /// Half-duplex slices never shrink below this (§3.5: hard-wired, `--min-slice-size` aside).
@@ -79,6 +89,9 @@ pub struct SenderStats {
     /// The rate paced at (`--max-bitrate`, or what `--autorate` chose last), bit/s; 0 when
     /// unpaced.
     pub pacing_rate: u64,
+    /// Authenticated transfers: datagrams dropped as unauthenticated, forged, of another
+    /// session or replayed.
+    pub auth_rejected: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +117,8 @@ enum Control {
         client: Option<u16>,
         /// The receiver announced the verified-transfers extension.
         verified: bool,
+        /// Authenticated transfers: the nonce of the request answered.
+        nonce: u64,
     },
     Reqack,
 }
@@ -152,6 +167,10 @@ pub struct Sender<'s> {
     /// Whether REQACKs carry slice checks: some receiver announced the extension (or, in
     /// async mode, nobody can say, so they always do). Fixed at the start.
     reqack_trailers: bool,
+    /// Authenticated transfers (`--key-file`).
+    auth: Option<SenderAuth>,
+    /// The nonce the datagram being encoded answers (a CONNECT_REPLY's), for sealing.
+    reply_to: Option<u64>,
     stats: SenderStats,
 }
 
@@ -233,6 +252,8 @@ impl<'s> Sender<'s> {
             fec,
             verification: None,
             reqack_trailers: false,
+            auth: config.auth.map(SenderAuth::new),
+            reply_to: None,
             stats: SenderStats {
                 slice_size,
                 ..SenderStats::default()
@@ -323,6 +344,29 @@ impl<'s> Sender<'s> {
         if self.is_closed() {
             return;
         }
+        let mut nonce = 0;
+        let datagram = match self.auth.as_ref().map(|a| a.open(datagram)) {
+            None => datagram,
+            Some(Ok(opened)) if opened.first_contact => {
+                self.first_contact(opened.message);
+                return;
+            }
+            Some(Ok(opened)) => {
+                nonce = opened.nonce;
+                opened.message
+            }
+            Some(Err(reason)) => {
+                self.stats.auth_rejected += 1;
+                if self
+                    .auth
+                    .as_mut()
+                    .is_some_and(|a| a.should_report(now, *from.ip()))
+                {
+                    self.event(Event::AuthRejected { from, reason });
+                }
+                return;
+            }
+        };
         let Ok(message) = Message::parse(datagram) else {
             return;
         };
@@ -332,7 +376,7 @@ impl<'s> Sender<'s> {
             Phase::Negotiating if !self.config.asynchronous => {
                 self.last_datagram = now;
                 self.quiet_since = now;
-                self.negotiate(now, from, message);
+                self.negotiate(now, from, message, nonce);
             }
             Phase::Negotiating => {}
             Phase::Transferring => self.answer(now, from, message),
@@ -418,7 +462,19 @@ impl<'s> Sender<'s> {
 
     // ---- output ----
 
-    /// The next datagram: written into `buf` (at least 16 + block size bytes), with its
+    /// The room [`poll_transmit`](Self::poll_transmit) needs for any datagram: a DATA block
+    /// with its header, or a control message with the longest trailers, whichever is more.
+    pub fn max_datagram_len(&self) -> usize {
+        let trailer = if self.auth.is_some() {
+            crate::auth::SENDER_TRAILER_LEN
+        } else {
+            0
+        };
+        (16 + usize::from(self.config.block_size)).max(MAX_CONTROL_DATAGRAM) + trailer
+    }
+
+    /// The next datagram: written into `buf` (at least
+    /// [`max_datagram_len`](Self::max_datagram_len) bytes), with its
     /// destination. `None` when nothing may be sent now: wait for a datagram, input, or
     /// [`poll_timeout`](Self::poll_timeout).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
@@ -426,7 +482,12 @@ impl<'s> Sender<'s> {
             return None;
         }
         self.paced_until = None;
+        self.reply_to = None;
         let (len, destination) = self.next_datagram(now, buf)?;
+        let len = match self.auth.as_mut() {
+            Some(auth) => auth.seal(self.reply_to.take(), buf, len)?,
+            None => len,
+        };
         if let Some(rate) = self.pacing.limiter.as_mut() {
             rate.consume(now, len);
         }
@@ -454,6 +515,7 @@ impl<'s> Sender<'s> {
                 return None;
             }
             self.controls.pop_front();
+            self.reply_to = None;
             // A control that no longer applies (a reply to a receiver that left) is skipped.
             if let Some(datagram) = self.encode_control(now, control, buf) {
                 return Some(datagram);
@@ -481,7 +543,9 @@ impl<'s> Sender<'s> {
                 to,
                 client,
                 verified,
+                nonce,
             } => {
+                self.reply_to = Some(nonce);
                 // Held back by pacing, the reply may be older than the receiver's number:
                 // say the number it holds now; to one that left since, say nothing.
                 let client = match (client, self.participants.find(*to.ip())) {
@@ -577,7 +641,18 @@ impl<'s> Sender<'s> {
 
     // ---- negotiation (§3.2) ----
 
-    fn negotiate(&mut self, now: Instant, from: SocketAddrV4, message: Message) {
+    /// An authentic receiver that has not heard us asks to connect: it gets a HELLO, which
+    /// names our session, and must ask again under it (so no request recorded in an
+    /// earlier run can make us wait for a receiver that is not there).
+    fn first_contact(&mut self, message: &[u8]) {
+        let asks = matches!(Message::parse(message), Ok(Message::ConnectReq(_)));
+        let hello_queued = self.controls.iter().any(|c| matches!(c, Control::Hello(_)));
+        if asks && self.phase == Phase::Negotiating && !self.config.asynchronous && !hello_queued {
+            self.control(Control::Hello(HelloKind::Hello));
+        }
+    }
+
+    fn negotiate(&mut self, now: Instant, from: SocketAddrV4, message: Message, nonce: u64) {
         match message {
             Message::ConnectReq(req) => {
                 let limit = match self.config.pointopoint {
@@ -602,6 +677,7 @@ impl<'s> Sender<'s> {
                     to: from,
                     client,
                     verified: req.capabilities.contains(VERIFIED),
+                    nonce,
                 });
             }
             // GO starts the transfer whoever sends it (udpcast does not check, §3.2).
@@ -1243,6 +1319,9 @@ fn slot_size(config: &SenderConfig) -> usize {
 fn validate(config: &mut SenderConfig) -> Result<(), SenderError> {
     if config.block_size == 0 {
         return Err(SenderError::InvalidConfig("--blocksize must be positive"));
+    }
+    if config.auth.is_some() {
+        config.block_size = config.block_size.min(AUTH_MAX_BLOCK_SIZE);
     }
     // udpcast rounds the block size down to a multiple of 4.
     config.block_size -= config.block_size % 4;

@@ -172,6 +172,8 @@ pub(super) fn convert_event(e: Event) -> udpc_receiver_event {
         sender_stream_crc32c: 0,
     };
     match e {
+        // Never converted: the poll skips them (the C ABI takes no key yet).
+        Event::AuthRejected { .. } => {}
         Event::Connected(c) => {
             out.kind = UDPC_RX_CONNECTED;
             out.client_number = c.client_number;
@@ -244,7 +246,7 @@ pub(super) fn convert_event(e: Event) -> udpc_receiver_event {
 fn convert_error(error: ReceiverError) -> udpc_receiver_error {
     use udpc_receiver_error::*;
     match error {
-        ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
+        ReceiverError::NoSender | ReceiverError::NotAuthenticated(_) => UDPC_RXERR_NO_SENDER,
         ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => UDPC_RXERR_NOT_STARTED,
         ReceiverError::Refused => UDPC_RXERR_REFUSED,
         ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,

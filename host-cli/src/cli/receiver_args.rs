@@ -28,6 +28,7 @@ enum Opt {
     StatPeriod,
     PrintUncompressed,
     StatsJson,
+    KeyFile,
     ExpectName,
     Sha256,
     NoVerify,
@@ -111,6 +112,7 @@ const SPECS: &[Spec<Opt>] = &[
         Arg::Required,
     ),
     opt(Opt::StatsJson, &["stats-json"], None, Arg::Required),
+    opt(Opt::KeyFile, &["key-file"], None, Arg::Required),
     opt(Opt::ExpectName, &["expect-name"], None, Arg::Required),
     opt(Opt::Sha256, &["sha256"], None, Arg::None),
     opt(Opt::NoVerify, &["no-verify"], None, Arg::None),
@@ -180,6 +182,8 @@ pub struct ReceiverArgs {
     pub sha256: bool,
     /// `--no-verify` (ours): do not announce verified transfers; plain udpcast.
     pub no_verify: bool,
+    /// `--key-file` (ours): authenticated transfers with the key in this file.
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for ReceiverArgs {
@@ -207,6 +211,7 @@ impl Default for ReceiverArgs {
             expect_name: None,
             sha256: false,
             no_verify: false,
+            key_file: None,
         }
     }
 }
@@ -217,7 +222,7 @@ pub const USAGE: &str = "udp-receiver [--file file] [--pipe pipe] [--portbase po
 [--mcast-rdv-address mcast-rdv-address] [--rcvbuf buf] [--nokbd] [--exit-wait milliseconds] \
 [--nosync] [--sync] [--start-timeout sto] [--receive-timeout rct] [--passive] \
 [--ignore-lost-data] [--stat-period millis] [--print-uncompressed-position flag] \
-[--stats-json file] [--expect-name name] [--sha256] [--no-verify] [--license] [--help] \
+[--stats-json file] [--expect-name name] [--sha256] [--no-verify] [--key-file file] [--license] [--help] \
 [--version]";
 
 /// Every option `udp-receiver` knows, as its manual page and shell completions must list it.
@@ -263,6 +268,7 @@ pub fn parse_receiver_args(
                 a.print_uncompressed = Some(value::number::<u8>(name, v)? != 0)
             }
             Opt::StatsJson => a.stats_json = Some(value.into()),
+            Opt::KeyFile => a.key_file = Some(value.into()),
             Opt::ExpectName => a.expect_name = Some(value),
             Opt::Sha256 => a.sha256 = true,
             Opt::NoVerify => a.no_verify = true,

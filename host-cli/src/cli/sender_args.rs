@@ -51,6 +51,7 @@ enum Opt {
     PidFile,
     Kill,
     StatsJson,
+    KeyFile,
     Name,
     Sha256,
     NoVerify,
@@ -179,6 +180,7 @@ const SPECS: &[Spec<Opt>] = &[
     opt(Opt::PidFile, &["pid-file"], None, Value),
     opt(Opt::Kill, &["kill"], Some('K'), Flag),
     opt(Opt::StatsJson, &["stats-json"], None, Value),
+    opt(Opt::KeyFile, &["key-file"], None, Value),
     opt(Opt::Name, &["name"], None, Value),
     opt(Opt::Sha256, &["sha256"], None, Flag),
     opt(Opt::NoVerify, &["no-verify"], None, Flag),
@@ -304,6 +306,8 @@ pub struct SenderArgs {
     pub sha256: bool,
     /// `--no-verify` (ours): offer no verified transfers; plain udpcast for everyone.
     pub no_verify: bool,
+    /// `--key-file` (ours): authenticated transfers with the key in this file.
+    pub key_file: Option<PathBuf>,
 }
 
 /// The usage line.
@@ -316,7 +320,7 @@ pub const USAGE: &str = "udp-sender [--file file] [--full-duplex] [--half-duplex
 [--autostart n] [--min-receivers n] [--min-wait sec] [--max-wait sec] [--start-timeout sec] \
 [--retries-until-drop n] [--drop-timeout sec] [--nokbd] [--streaming] [--rehello-offset n] \
 [--sendbuf size] [--stat-period ms] [--daemon-mode] [--pid-file file] [--kill] \
-[--stats-json file] [--name name] [--sha256] [--no-verify] [--license] [--help] [--version]";
+[--stats-json file] [--name name] [--sha256] [--no-verify] [--key-file file] [--license] [--help] [--version]";
 
 /// Every option `udp-sender` knows, as its manual page and shell completions must list it.
 pub fn option_names() -> Vec<Names> {
@@ -386,6 +390,7 @@ pub fn parse_sender_args(
             Opt::PidFile => a.pid_file = Some(value.into()),
             Opt::Kill => kill = true,
             Opt::StatsJson => a.stats_json = Some(value.into()),
+            Opt::KeyFile => a.key_file = Some(value.into()),
             Opt::Name => {
                 if udpcast_core::extension::StreamName::new(v).is_err() {
                     return Err(UsageError::BadValue(name.clone(), value));

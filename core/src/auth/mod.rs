@@ -1,0 +1,361 @@
+//! Authenticated transfers (issue #14, README "Authenticated transfers"): between our
+//! programs that hold the same pre-shared key, every datagram in both directions ends in a
+//! trailer with a MAC over everything before it, keyed per session and per direction.
+//!
+//! The MAC is BLAKE3 in keyed mode, cut to 16 bytes; the keys come from BLAKE3's key
+//! derivation over the pre-shared key and the sender's random session id. Nothing here is
+//! cryptography of our own: it only lays out bytes for the `blake3` crate and compares tags
+//! with `constant_time_eq`.
+//!
+//! Wire format (appended after the udpcast message and any verified-transfers trailer):
+//!
+//! ```text
+//! sender → receivers (36 bytes):  "UCA1" | session u64 | counter u64 | tag[16]
+//! receiver → sender  (44 bytes):  "UCA1" | session u64 | nonce u64 | counter u64 | tag[16]
+//! ```
+//!
+//! All integers are big-endian. `tag` = BLAKE3-keyed(direction key, every byte before the
+//! tag)[..16]; a CONNECT_REPLY's tag also covers the nonce of the receiver it answers, which
+//! is how a receiver knows the reply (and so the session) is fresh rather than replayed
+//! from an earlier run. A receiver that has not yet heard the sender uses session 0.
+//!
+//! The state machines decide what to seal and what to accept; this module only seals and
+//! checks bytes. It never panics and never allocates.
+
+mod replay;
+#[cfg(test)]
+mod tests;
+
+pub use replay::ReplayWindow;
+
+use crate::wire::Opcode;
+use core::fmt;
+
+/// The first four bytes of every authentication trailer.
+pub const MAGIC: [u8; 4] = *b"UCA1";
+
+/// Bytes of a tag.
+pub const TAG_LEN: usize = 16;
+
+/// Bytes a sender's trailer adds to each of its datagrams (so to each DATA block).
+pub const SENDER_TRAILER_LEN: usize = 4 + 8 + 8 + TAG_LEN;
+
+/// Bytes a receiver's trailer adds to each of its datagrams.
+pub const RECEIVER_TRAILER_LEN: usize = 4 + 8 + 8 + 8 + TAG_LEN;
+
+/// The shortest key file accepted: 16 bytes, 128 bits if they are random.
+pub const MIN_KEY_MATERIAL: usize = 16;
+
+const KEY_FILE_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: key file";
+const TO_RECEIVERS_CONTEXT: &str =
+    "udpcast-rs 2026-12 authenticated transfers: sender to receivers";
+const TO_SENDER_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: receivers to sender";
+
+/// The key both ends were given (`--key-file`), as 32 bytes derived from the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PreSharedKey([u8; 32]);
+
+impl PreSharedKey {
+    /// The key made from a key file's bytes, taken exactly as they are (a trailing newline
+    /// is part of the key, on every host alike).
+    pub fn from_key_material(material: &[u8]) -> Result<Self, KeyError> {
+        if material.len() < MIN_KEY_MATERIAL {
+            return Err(KeyError::TooShort(material.len()));
+        }
+        Ok(PreSharedKey(blake3::derive_key(KEY_FILE_CONTEXT, material)))
+    }
+}
+
+impl fmt::Debug for PreSharedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PreSharedKey(..)")
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for PreSharedKey {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "PreSharedKey(..)")
+    }
+}
+
+/// A key file that cannot be a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum KeyError {
+    /// Fewer than [`MIN_KEY_MATERIAL`] bytes (how many there were).
+    TooShort(usize),
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::TooShort(n) => write!(
+                f,
+                "the key file holds {n} bytes, at least {MIN_KEY_MATERIAL} are needed \
+                 (make one with: head -c 32 /dev/urandom > FILE)"
+            ),
+        }
+    }
+}
+
+/// How a state machine authenticates: the key, and the random value only this run uses
+/// (a sender's session id, a receiver's nonce). Core has no random source: the caller
+/// draws it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Authentication {
+    /// The pre-shared key.
+    pub key: PreSharedKey,
+    /// Sender: the session id (the verified-transfers identity carries the same one).
+    /// Receiver: its nonce, which the CONNECT_REPLY it accepts must cover.
+    pub nonce: u64,
+}
+
+/// Why a datagram was not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AuthError {
+    /// No authentication trailer: a udpcast peer, or one of ours without `--key-file`.
+    Unauthenticated,
+    /// The tag does not match: another key, or a forgery.
+    BadTag,
+    /// Authentic, but of another session (an earlier run, replayed).
+    OtherSession,
+    /// Authentic and of this session, but already seen or too old.
+    Replayed,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthError::Unauthenticated => {
+                "unauthenticated (udpcast, or udpcast-rs without --key-file)"
+            }
+            AuthError::BadTag => "forged, or sealed with another key",
+            AuthError::OtherSession => {
+                "of another session (an earlier run replayed, or one not joined)"
+            }
+            AuthError::Replayed => "replays of this session",
+        })
+    }
+}
+
+/// The two direction keys of one session.
+#[derive(Clone, Copy)]
+pub struct SessionKeys {
+    session: u64,
+    to_receivers: [u8; 32],
+    to_sender: [u8; 32],
+}
+
+impl fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionKeys")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionKeys {
+    /// The keys of `session` under `key`.
+    pub fn derive(key: &PreSharedKey, session: u64) -> Self {
+        let mut material = [0u8; 40];
+        material[..32].copy_from_slice(&key.0);
+        material[32..].copy_from_slice(&session.to_be_bytes());
+        SessionKeys {
+            session,
+            to_receivers: blake3::derive_key(TO_RECEIVERS_CONTEXT, &material),
+            to_sender: blake3::derive_key(TO_SENDER_CONTEXT, &material),
+        }
+    }
+
+    /// The session these keys belong to.
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+
+    /// Appends the sender's trailer to the `len` bytes of message at the start of `buf`;
+    /// `reply_to` is the nonce of the receiver a CONNECT_REPLY answers. The new length, or
+    /// `None` if `buf` has no room.
+    pub fn seal_from_sender(
+        &self,
+        counter: u64,
+        reply_to: Option<u64>,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
+        let end = len.checked_add(SENDER_TRAILER_LEN)?;
+        let out = buf.get_mut(..end)?;
+        let mut at = len;
+        for part in [
+            &MAGIC[..],
+            &self.session.to_be_bytes(),
+            &counter.to_be_bytes(),
+        ] {
+            out[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        let tag = tag(&self.to_receivers, &out[..at], reply_to);
+        out[at..].copy_from_slice(&tag);
+        Some(end)
+    }
+
+    /// Checks a sender's datagram (whose trailer [`SenderTrailer::parse`] read) against
+    /// these keys; `receiver_nonce` is our own nonce, which a CONNECT_REPLY must cover.
+    pub fn verify_from_sender(
+        &self,
+        datagram: &[u8],
+        trailer: &SenderTrailer,
+        receiver_nonce: u64,
+    ) -> Result<(), AuthError> {
+        let (covered, given) = split_tag(datagram).ok_or(AuthError::Unauthenticated)?;
+        let reply_to = (opcode(datagram) == Some(Opcode::ConnectReply)).then_some(receiver_nonce);
+        let expected = tag(&self.to_receivers, covered, reply_to);
+        if !constant_time_eq::constant_time_eq_16(&expected, given) {
+            return Err(AuthError::BadTag);
+        }
+        if trailer.session != self.session {
+            return Err(AuthError::OtherSession);
+        }
+        Ok(())
+    }
+
+    /// Appends a receiver's trailer (its `nonce`) to the `len` bytes at the start of `buf`.
+    pub fn seal_from_receiver(
+        &self,
+        nonce: u64,
+        counter: u64,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
+        let end = len.checked_add(RECEIVER_TRAILER_LEN)?;
+        let out = buf.get_mut(..end)?;
+        let mut at = len;
+        for part in [
+            &MAGIC[..],
+            &self.session.to_be_bytes(),
+            &nonce.to_be_bytes(),
+            &counter.to_be_bytes(),
+        ] {
+            out[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        let tag = tag(&self.to_sender, &out[..at], None);
+        out[at..].copy_from_slice(&tag);
+        Some(end)
+    }
+
+    /// Checks a receiver's datagram against these keys.
+    pub fn verify_from_receiver(
+        &self,
+        datagram: &[u8],
+        trailer: &ReceiverTrailer,
+    ) -> Result<(), AuthError> {
+        let (covered, given) = split_tag(datagram).ok_or(AuthError::Unauthenticated)?;
+        let expected = tag(&self.to_sender, covered, None);
+        if !constant_time_eq::constant_time_eq_16(&expected, given) {
+            return Err(AuthError::BadTag);
+        }
+        if trailer.session != self.session {
+            return Err(AuthError::OtherSession);
+        }
+        Ok(())
+    }
+}
+
+/// What a sender's trailer says, read before any key is chosen (a receiver learns the
+/// session from it). Nothing in it is to be trusted until verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SenderTrailer {
+    /// Bytes of the message before the trailer.
+    pub message_len: usize,
+    /// The session it claims.
+    pub session: u64,
+    /// Its counter: every datagram of a session has a new one.
+    pub counter: u64,
+}
+
+impl SenderTrailer {
+    /// The trailer at the end of `datagram`, if there is one.
+    pub fn parse(datagram: &[u8]) -> Result<Self, AuthError> {
+        let message_len = datagram
+            .len()
+            .checked_sub(SENDER_TRAILER_LEN)
+            .ok_or(AuthError::Unauthenticated)?;
+        let t = &datagram[message_len..];
+        if t[..4] != MAGIC {
+            return Err(AuthError::Unauthenticated);
+        }
+        Ok(SenderTrailer {
+            message_len,
+            session: be_u64(&t[4..12]),
+            counter: be_u64(&t[12..20]),
+        })
+    }
+}
+
+/// What a receiver's trailer says, before verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ReceiverTrailer {
+    /// Bytes of the message before the trailer.
+    pub message_len: usize,
+    /// The session it answers (0 before the receiver heard the sender).
+    pub session: u64,
+    /// The receiver's nonce.
+    pub nonce: u64,
+    /// Its counter.
+    pub counter: u64,
+}
+
+impl ReceiverTrailer {
+    /// The trailer at the end of `datagram`, if there is one.
+    pub fn parse(datagram: &[u8]) -> Result<Self, AuthError> {
+        let message_len = datagram
+            .len()
+            .checked_sub(RECEIVER_TRAILER_LEN)
+            .ok_or(AuthError::Unauthenticated)?;
+        let t = &datagram[message_len..];
+        if t[..4] != MAGIC {
+            return Err(AuthError::Unauthenticated);
+        }
+        Ok(ReceiverTrailer {
+            message_len,
+            session: be_u64(&t[4..12]),
+            nonce: be_u64(&t[12..20]),
+            counter: be_u64(&t[20..28]),
+        })
+    }
+}
+
+fn tag(key: &[u8; 32], covered: &[u8], reply_to: Option<u64>) -> [u8; TAG_LEN] {
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    hasher.update(covered);
+    if let Some(nonce) = reply_to {
+        hasher.update(&nonce.to_be_bytes());
+    }
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(&hasher.finalize().as_bytes()[..TAG_LEN]);
+    out
+}
+
+fn split_tag(datagram: &[u8]) -> Option<(&[u8], &[u8; TAG_LEN])> {
+    let at = datagram.len().checked_sub(TAG_LEN)?;
+    let (covered, tag) = datagram.split_at(at);
+    Some((covered, tag.try_into().ok()?))
+}
+
+fn opcode(datagram: &[u8]) -> Option<Opcode> {
+    match datagram {
+        [high, low, ..] => Opcode::from_u16(u16::from_be_bytes([*high, *low])),
+        _ => None,
+    }
+}
+
+fn be_u64(bytes: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(bytes);
+    u64::from_be_bytes(b)
+}
