@@ -79,7 +79,8 @@ pub fn sender_report(outcome: &Outcome, f: &SenderFigures) -> Object {
     transfer(&mut o, f.stats.bytes_sent, f.seconds);
     o.uint("retransmissions", f.stats.blocks_resent)
         .uint("blocks_sent", f.stats.blocks_sent)
-        .uint("pacing_rate_bps", f.stats.pacing_rate);
+        .uint("pacing_rate_bps", f.stats.pacing_rate)
+        .uint("auth_rejected", f.stats.auth_rejected);
     let receivers: Vec<Object> = f.receivers.iter().map(receiver_entry).collect();
     o.objects("receivers", &receivers);
     o
@@ -94,7 +95,8 @@ pub fn receiver_report(outcome: &Outcome, f: &ReceiverFigures) -> Object {
         .uint("fec_repairs", f.stats.fec_blocks_used)
         .uint("lost_blocks", f.stats.lost_blocks)
         .uint("slices_verified", f.stats.slices_verified)
-        .uint("slices_failed_check", f.stats.slices_failed);
+        .uint("slices_failed_check", f.stats.slices_failed)
+        .uint("auth_rejected", f.stats.auth_rejected);
     o
 }
 
