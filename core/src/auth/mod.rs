@@ -185,20 +185,8 @@ impl SessionKeys {
         buf: &mut [u8],
         len: usize,
     ) -> Option<usize> {
-        let end = len.checked_add(SENDER_TRAILER_LEN)?;
-        let out = buf.get_mut(..end)?;
-        let mut at = len;
-        for part in [
-            &MAGIC[..],
-            &self.session.to_be_bytes(),
-            &counter.to_be_bytes(),
-        ] {
-            out[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        let tag = tag(&self.to_receivers, &out[..at], reply_to);
-        out[at..].copy_from_slice(&tag);
-        Some(end)
+        let fields = [self.session, counter];
+        seal(&self.to_receivers, &fields, reply_to, buf, len)
     }
 
     /// Checks a sender's datagram (whose trailer [`SenderTrailer::parse`] read) against
@@ -209,16 +197,9 @@ impl SessionKeys {
         trailer: &SenderTrailer,
         receiver_nonce: u64,
     ) -> Result<(), AuthError> {
-        let (covered, given) = split_tag(datagram).ok_or(AuthError::Unauthenticated)?;
         let reply_to = (opcode(datagram) == Some(Opcode::ConnectReply)).then_some(receiver_nonce);
-        let expected = tag(&self.to_receivers, covered, reply_to);
-        if !constant_time_eq::constant_time_eq_16(&expected, given) {
-            return Err(AuthError::BadTag);
-        }
-        if trailer.session != self.session {
-            return Err(AuthError::OtherSession);
-        }
-        Ok(())
+        verify(&self.to_receivers, datagram, reply_to)?;
+        self.same_session(trailer.session)
     }
 
     /// Appends a receiver's trailer (its `nonce`) to the `len` bytes at the start of `buf`.
@@ -229,21 +210,8 @@ impl SessionKeys {
         buf: &mut [u8],
         len: usize,
     ) -> Option<usize> {
-        let end = len.checked_add(RECEIVER_TRAILER_LEN)?;
-        let out = buf.get_mut(..end)?;
-        let mut at = len;
-        for part in [
-            &MAGIC[..],
-            &self.session.to_be_bytes(),
-            &nonce.to_be_bytes(),
-            &counter.to_be_bytes(),
-        ] {
-            out[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        let tag = tag(&self.to_sender, &out[..at], None);
-        out[at..].copy_from_slice(&tag);
-        Some(end)
+        let fields = [self.session, nonce, counter];
+        seal(&self.to_sender, &fields, None, buf, len)
     }
 
     /// Checks a receiver's datagram against these keys.
@@ -252,15 +220,16 @@ impl SessionKeys {
         datagram: &[u8],
         trailer: &ReceiverTrailer,
     ) -> Result<(), AuthError> {
-        let (covered, given) = split_tag(datagram).ok_or(AuthError::Unauthenticated)?;
-        let expected = tag(&self.to_sender, covered, None);
-        if !constant_time_eq::constant_time_eq_16(&expected, given) {
-            return Err(AuthError::BadTag);
+        verify(&self.to_sender, datagram, None)?;
+        self.same_session(trailer.session)
+    }
+
+    fn same_session(&self, claimed: u64) -> Result<(), AuthError> {
+        if claimed == self.session {
+            Ok(())
+        } else {
+            Err(AuthError::OtherSession)
         }
-        if trailer.session != self.session {
-            return Err(AuthError::OtherSession);
-        }
-        Ok(())
     }
 }
 
@@ -327,6 +296,38 @@ impl ReceiverTrailer {
             nonce: be_u64(&t[12..20]),
             counter: be_u64(&t[20..28]),
         })
+    }
+}
+
+/// Writes magic, `fields` and the tag after the `len` bytes of message in `buf`.
+fn seal(
+    key: &[u8; 32],
+    fields: &[u64],
+    reply_to: Option<u64>,
+    buf: &mut [u8],
+    len: usize,
+) -> Option<usize> {
+    let at = len.checked_add(MAGIC.len() + 8 * fields.len())?;
+    let end = at.checked_add(TAG_LEN)?;
+    let out = buf.get_mut(..end)?;
+    out[len..len + MAGIC.len()].copy_from_slice(&MAGIC);
+    for (i, field) in fields.iter().enumerate() {
+        let start = len + MAGIC.len() + 8 * i;
+        out[start..start + 8].copy_from_slice(&field.to_be_bytes());
+    }
+    let tag = tag(key, &out[..at], reply_to);
+    out[at..].copy_from_slice(&tag);
+    Some(end)
+}
+
+/// Whether the tag at the end of `datagram` is the one `key` gives.
+fn verify(key: &[u8; 32], datagram: &[u8], reply_to: Option<u64>) -> Result<(), AuthError> {
+    let (covered, given) = split_tag(datagram).ok_or(AuthError::Unauthenticated)?;
+    let expected = tag(key, covered, reply_to);
+    if constant_time_eq::constant_time_eq_16(&expected, given) {
+        Ok(())
+    } else {
+        Err(AuthError::BadTag)
     }
 }
 
