@@ -39,6 +39,41 @@
 #define UDPC_VERSION_PATCH 0
 
 /*
+ Why a datagram was refused in an authenticated transfer (`auth_failure` of the
+ `*_AUTH_REJECTED` events, and of a receiver's `UDPC_RXERR_NOT_AUTHENTICATED`). Fixed
+ numbers.
+ */
+enum udpc_auth_failure
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /*
+   Not an authentication event.
+   */
+  UDPC_AUTH_NONE = 0,
+  /*
+   No authentication trailer: a udpcast peer, or one of ours without a key.
+   */
+  UDPC_AUTH_UNAUTHENTICATED = 1,
+  /*
+   The tag does not match: another key, or a forgery.
+   */
+  UDPC_AUTH_BAD_TAG = 2,
+  /*
+   Authentic, but of another session (an earlier run replayed, or one not joined).
+   */
+  UDPC_AUTH_OTHER_SESSION = 3,
+  /*
+   Authentic and of this session, but already seen or too old.
+   */
+  UDPC_AUTH_REPLAYED = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t udpc_auth_failure;
+#endif // __cplusplus
+
+/*
  Why a transfer is not verified end to end (`not_verified` of a `UDPC_RX_NOT_VERIFIED`
  event). Fixed numbers.
  */
@@ -234,6 +269,11 @@ enum udpc_receiver_error
    (`sender_stream_bytes`, `sender_stream_crc32c`).
    */
   UDPC_RXERR_STREAM_MISMATCH = 17,
+  /*
+   Authenticated transfers: datagrams came before the start timeout, but none
+   authentic (see `auth_failure`: a udpcast sender, another key, a replay).
+   */
+  UDPC_RXERR_NOT_AUTHENTICATED = 18,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_receiver_error;
@@ -290,6 +330,11 @@ enum udpc_receiver_event_kind
    `stream_crc32c`); `UDPC_RX_FINISHED` follows.
    */
   UDPC_RX_VERIFIED = 10,
+  /*
+   Authenticated transfers: datagrams from `sender_address`:`sender_port` were dropped
+   for `auth_failure` (once per kind of failure; `auth_rejected` counts them all).
+   */
+  UDPC_RX_AUTH_REJECTED = 11,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_receiver_event_kind;
@@ -336,6 +381,10 @@ enum udpc_result
    A bug inside the library was caught at the boundary.
    */
   UDPC_ERR_PANIC = 7,
+  /*
+   Key material shorter than 16 bytes (authenticated transfers).
+   */
+  UDPC_ERR_KEY_TOO_SHORT = 8,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_result;
@@ -414,6 +463,11 @@ enum udpc_sender_event_kind
    The sender gave up: see `error`.
    */
   UDPC_TX_FAILED = 6,
+  /*
+   Authenticated transfers: datagrams from `address`:`port` were dropped for
+   `auth_failure` (at most once per 10 s per address; `auth_rejected` counts them all).
+   */
+  UDPC_TX_AUTH_REJECTED = 7,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_sender_event_kind;
@@ -491,6 +545,20 @@ typedef struct {
    the announcement. False: plain udpcast (`--no-verify`).
    */
   bool verify;
+  /*
+   Authenticated transfers (`--key-file`): the key file's `key_material_len` bytes (at
+   least 16), read only during [`udpc_receiver_init`]; null for an ordinary receiver.
+   */
+  const uint8_t *key_material;
+  /*
+   Bytes at `key_material`.
+   */
+  size_t key_material_len;
+  /*
+   With a key: a random non-zero value that this run alone uses (from the system's
+   random source), which the sender's answer must cover.
+   */
+  uint64_t auth_nonce;
 } udpc_receiver_config;
 
 /*
@@ -588,6 +656,11 @@ typedef struct {
    with `UDPC_RXERR_STREAM_MISMATCH`).
    */
   uint32_t sender_stream_crc32c;
+  /*
+   Why datagrams were refused (auth rejected; failed with
+   `UDPC_RXERR_NOT_AUTHENTICATED`).
+   */
+  udpc_auth_failure auth_failure;
 } udpc_receiver_event;
 
 /*
@@ -644,6 +717,11 @@ typedef struct {
    Messages from the sender's address that belong to another session.
    */
   uint64_t other_session_messages;
+  /*
+   Authenticated transfers: datagrams dropped because they were not authentic, of
+   another session, or replayed.
+   */
+  uint64_t auth_rejected;
 } udpc_receiver_stats;
 
 /*
@@ -760,6 +838,20 @@ typedef struct {
    `--rehello-offset`.
    */
   uint16_t rehello_offset;
+  /*
+   Authenticated transfers (`--key-file`): the key file's `key_material_len` bytes (at
+   least 16), read only by [`udpc_sender_init`] and [`udpc_sender_mem_size`]; null for
+   an ordinary sender. Blocks are then at most 1420 bytes.
+   */
+  const uint8_t *key_material;
+  /*
+   Bytes at `key_material`.
+   */
+  size_t key_material_len;
+  /*
+   With a key: the session id, random and non-zero, that this run alone uses.
+   */
+  uint64_t auth_nonce;
 } udpc_sender_config;
 
 /*
@@ -806,6 +898,10 @@ typedef struct {
    Why it failed (failed).
    */
   udpc_sender_error error;
+  /*
+   Why datagrams were refused (auth rejected).
+   */
+  udpc_auth_failure auth_failure;
 } udpc_sender_event;
 
 /*
@@ -832,6 +928,11 @@ typedef struct {
    Receivers connected.
    */
   uint16_t receivers;
+  /*
+   Authenticated transfers: datagrams dropped because they were not authentic, of
+   another session, or replayed.
+   */
+  uint64_t auth_rejected;
 } udpc_sender_stats;
 
 /*
@@ -924,6 +1025,12 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ A static NUL-terminated description of an authentication failure (any number is
+ accepted): the texts of core's `AuthError`.
+ */
+const char *udpc_auth_failure_str(uint32_t failure);
 
 /*
  Encodes one stripe: `data[j]` is column j (`data_len[j]` ≤ `block_size` bytes; a
@@ -1029,7 +1136,8 @@ udpc_result udpc_receiver_abort(udpc_receiver *rx);
 udpc_result udpc_receiver_poll_timeout(const udpc_receiver *rx, uint64_t *deadline_us);
 
 /*
- The next datagram to send, written into `buf` (140 bytes always suffice): its length
+ The next datagram to send, written into `buf` (140 bytes always suffice, 184 with a
+ key): its length
  and destination go to the out-pointers. `UDPC_NOTHING` when none is pending.
  */
 udpc_result udpc_receiver_poll_transmit(udpc_receiver *rx,
@@ -1145,7 +1253,7 @@ udpc_result udpc_sender_poll_timeout(udpc_sender *tx, uint64_t now_us, uint64_t 
 
 /*
  The next datagram, written into `buf` (16 + block size bytes suffice, and at least 323
- with an identity: a CONNECT_REPLY with the longest name), with its length and
+ with an identity: a CONNECT_REPLY with the longest name; 36 more with a key), with its length and
  destination; `UDPC_NOTHING` when nothing may be sent now.
  */
 udpc_result udpc_sender_poll_transmit(udpc_sender *tx,

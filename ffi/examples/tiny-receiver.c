@@ -16,6 +16,10 @@
  * the library checks every slice and the whole stream (`verified: N bytes, crc32c C`);
  * with a udpcast sender it says `not verified: ...` once (doc/verified-transfers.md).
  *
+ * --key-file PATH: authenticated transfers with a sender given the same file (README,
+ * "Authenticated transfers"); datagrams that fail are dropped (`dropped datagrams from
+ * ADDR: why`, once per kind) and an unauthenticated sender is refused.
+ *
  * Exit status: 0 when the whole stream was written (and verified, from a sender of ours),
  * 255 when no sender answered before the start timeout, 1 for any other failure (also a
  * stream that fails verification, or not the one --expect-name wants) and usage errors.
@@ -56,7 +60,7 @@ enum { S_UCAST, S_BCAST, S_RDV, S_DATA, S_COUNT };
 static int socks[S_COUNT] = { -1, -1, -1, -1 };
 
 static udpc_receiver_config cfg;
-static const char *out_path, *ifname, *expect_name;
+static const char *out_path, *ifname, *expect_name, *key_path;
 static int out_fd = -1, keyboard = 1, nosync, osync, ttl, rcvbuf;
 static uint32_t rdv; /* --mcast-rdv-address, network byte order; 0 = not given */
 static uint64_t written, t0; /* bytes written; when the first was (else: connection) */
@@ -66,8 +70,8 @@ static const char usage[] =
     "usage: tiny-receiver [--file PATH] [--interface NAME|ADDR] [--portbase N]\n"
     "         [--mcast-rdv-address ADDR] [--ttl N] [--rcvbuf N[k|m]] [--exit-wait MS]\n"
     "         [--start-timeout S] [--receive-timeout S] [--nokbd] [--passive]\n"
-    "         [--ignore-lost-data] [--sync] [--nosync] [--expect-name NAME] [--help]\n"
-    "         [--version]\n";
+    "         [--ignore-lost-data] [--sync] [--nosync] [--expect-name NAME]\n"
+    "         [--key-file PATH] [--help] [--version]\n";
 
 /* Every failure ends here: the reason and, once receiving, how much of the output exists. */
 static void quit(const char *what, int err, int status)
@@ -95,7 +99,7 @@ static uint64_t now_us(void)
 
 enum { A_NONE, A_STR, A_NUM, A_SIZE, A_ADDR }; /* what an option takes */
 enum { OP_FILE, OP_IF, OP_PORT, OP_NOKBD, OP_STO, OP_RTO, OP_RDV, OP_WAIT, OP_RCVBUF, OP_PASSIVE,
-       OP_LOST, OP_TTL, OP_NOSYNC, OP_SYNC, OP_EXPECT, OP_HELP, OP_VERSION };
+       OP_LOST, OP_TTL, OP_NOSYNC, OP_SYNC, OP_EXPECT, OP_KEY, OP_HELP, OP_VERSION };
 
 static const struct opt {
     const char *name;
@@ -120,6 +124,7 @@ static const struct opt {
     { "nosync", 'n', OP_NOSYNC, A_NONE, 0, 0 },
     { "sync", 'y', OP_SYNC, A_NONE, 0, 0 },
     { "expect-name", 0, OP_EXPECT, A_STR, 0, 0 },
+    { "key-file", 0, OP_KEY, A_STR, 0, 0 },
     { "help", 0, OP_HELP, A_NONE, 0, 0 },
     { "version", 0, OP_VERSION, A_NONE, 0, 0 },
 };
@@ -186,6 +191,7 @@ static void take(const struct opt *o, const char *value, int *i, int argc, char 
     case OP_NOSYNC: nosync = 1; break;
     case OP_SYNC: osync = 1; break;
     case OP_EXPECT: expect_name = value; break;
+    case OP_KEY: key_path = value; break;
     case OP_HELP: fputs(usage, stdout); exit(0);
     default: printf("tiny-receiver (libudpcast %s)\n", udpc_version()); exit(0);
     }
@@ -404,9 +410,51 @@ static void verification_event(udpc_receiver *rx, const udpc_receiver_event *ev)
     case UDPC_RX_VERIFIED:
         verified = *ev;
         break;
+    case UDPC_RX_AUTH_REJECTED: {
+        struct in_addr a;
+        a.s_addr = ev->sender_address;
+        fprintf(stderr, "tiny-receiver: dropped datagrams from %s:%u: %s\n", inet_ntoa(a),
+                ev->sender_port, udpc_auth_failure_str(ev->auth_failure));
+        break;
+    }
     default:
         break;
     }
+}
+
+/* --key-file: the file's bytes become the key (the library derives it and checks the
+ * length); the nonce that binds the sender's answer to this run comes from the kernel. */
+static void load_key(void)
+{
+    static uint8_t material[65536 + 1]; /* one more: a file that fills it is too large */
+    size_t len = 0;
+    ssize_t n = 0;
+    int fd = open(key_path, O_RDONLY | O_CLOEXEC);
+    while (fd >= 0 && len < sizeof material) {
+        n = read(fd, material + len, sizeof material - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    if (fd < 0 || n < 0) {
+        fprintf(stderr, "tiny-receiver: cannot read key file %s: %s\n", key_path,
+                strerror(errno));
+        exit(1);
+    }
+    close(fd);
+    if (len == sizeof material) {
+        fprintf(stderr, "tiny-receiver: key file %s is larger than %u bytes\n", key_path,
+                (unsigned)sizeof material - 1);
+        exit(1);
+    }
+    do {
+        if (getentropy(&cfg.auth_nonce, sizeof cfg.auth_nonce) != 0)
+            die("getentropy");
+    } while (cfg.auth_nonce == 0);
+    cfg.key_material = material;
+    cfg.key_material_len = len;
 }
 
 /* Why the transfer failed, in words; the stream's name and digests when they matter. */
@@ -428,6 +476,11 @@ static const char *failure_text(const udpc_receiver_event *ev, char *buf, size_t
                  (unsigned long)ev->sender_stream_crc32c);
         return buf;
     }
+    if (ev->error == UDPC_RXERR_NOT_AUTHENTICATED) {
+        snprintf(buf, len, "%s: the sender's datagrams were %s", udpc_receiver_error_str(ev->error),
+                 udpc_auth_failure_str(ev->auth_failure));
+        return buf;
+    }
     return udpc_receiver_error_str(ev->error != UDPC_RXERR_NONE ? ev->error
                                                                 : UDPC_RXERR_DROPPED);
 }
@@ -444,6 +497,8 @@ int main(int argc, char **argv)
 
     udpc_receiver_config_default(&cfg);
     parse_options(argc, argv);
+    if (key_path)
+        load_key();
     if (udpc_receiver_mem_size(&cfg) > sizeof mem)
         quit("static memory too small for this libudpcast", 0, 1);
 
@@ -475,8 +530,15 @@ int main(int argc, char **argv)
 
     cfg.own_address = own;
     cfg.keyboard = keyboard;
-    if (udpc_receiver_init(mem, sizeof mem, &cfg, now_us(), &rx) != UDPC_OK)
-        quit("cannot create the receiver", 0, 1);
+    {
+        udpc_result r = udpc_receiver_init(mem, sizeof mem, &cfg, now_us(), &rx);
+        if (r == UDPC_ERR_KEY_TOO_SHORT) {
+            fprintf(stderr, "tiny-receiver: key file %s: %s\n", key_path, udpc_result_str(r));
+            exit(1);
+        }
+        if (r != UDPC_OK)
+            quit("cannot create the receiver", 0, 1);
+    }
     /* Which names a sender may announce is the library's rule, so it judges the value. */
     if (expect_name && udpc_receiver_expect_name(rx, expect_name) != UDPC_OK) {
         fprintf(stderr, "tiny-receiver: bad value for --expect-name: %s\n%s", expect_name,

@@ -21,6 +21,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(missing_docs)]
 
+pub mod authentication;
 mod boundary;
 pub mod fec;
 mod placement;

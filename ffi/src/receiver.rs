@@ -12,6 +12,7 @@
 //! udpc_receiver_deinit(rx);
 //! ```
 
+use crate::authentication::authentication;
 use crate::boundary::{bytes, from_net, guard, guard_or, non_null, non_null_mut, put, to_net};
 use crate::placement;
 use crate::udpc_result;
@@ -67,6 +68,14 @@ pub struct udpc_receiver_config {
     /// udpcast-rs, check every slice and the whole stream (default); udpcast senders ignore
     /// the announcement. False: plain udpcast (`--no-verify`).
     pub verify: bool,
+    /// Authenticated transfers (`--key-file`): the key file's `key_material_len` bytes (at
+    /// least 16), read only during [`udpc_receiver_init`]; null for an ordinary receiver.
+    pub key_material: *const u8,
+    /// Bytes at `key_material`.
+    pub key_material_len: usize,
+    /// With a key: a random non-zero value that this run alone uses (from the system's
+    /// random source), which the sender's answer must cover.
+    pub auth_nonce: u64,
 }
 
 /// Counters.
@@ -99,6 +108,9 @@ pub struct udpc_receiver_stats {
     pub slices_unchecked: u64,
     /// Messages from the sender's address that belong to another session.
     pub other_session_messages: u64,
+    /// Authenticated transfers: datagrams dropped because they were not authentic, of
+    /// another session, or replayed.
+    pub auth_rejected: u64,
 }
 
 /// Fills `cfg` with udpcast's defaults (addresses 0, port base 9000, exit-wait 500 ms,
@@ -129,6 +141,9 @@ pub extern "C" fn udpc_receiver_config_default(cfg: *mut udpc_receiver_config) -
                 connect_retry_ms: d.connect_retry.as_micros() / 1000,
                 slice_storage: 0,
                 verify: d.verify,
+                key_material: core::ptr::null(),
+                key_material_len: 0,
+                auth_nonce: 0,
             },
         );
         udpc_result::UDPC_OK
@@ -174,6 +189,10 @@ pub unsafe extern "C" fn udpc_receiver_init(
     guard(|| {
         let cfg = *non_null!(cfg);
         let _ = non_null_mut!(out);
+        let auth = match authentication(cfg.key_material, cfg.key_material_len, cfg.auth_nonce) {
+            Ok(auth) => auth,
+            Err(e) => return e,
+        };
         if mem.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
@@ -196,6 +215,7 @@ pub unsafe extern "C" fn udpc_receiver_init(
         config.exit_wait = Duration::from_millis(cfg.exit_wait_ms);
         config.connect_retry = Duration::from_millis(cfg.connect_retry_ms.max(1));
         config.verify = cfg.verify;
+        config.auth = auth;
         let receiver = udpc_receiver {
             inner: Receiver::new(config, storage, Instant(now_us)),
         };
@@ -285,7 +305,8 @@ pub extern "C" fn udpc_receiver_poll_timeout(
     })
 }
 
-/// The next datagram to send, written into `buf` (140 bytes always suffice): its length
+/// The next datagram to send, written into `buf` (140 bytes always suffice, 184 with a
+/// key): its length
 /// and destination go to the out-pointers. `UDPC_NOTHING` when none is pending.
 #[no_mangle]
 pub extern "C" fn udpc_receiver_poll_transmit(
@@ -298,7 +319,7 @@ pub extern "C" fn udpc_receiver_poll_transmit(
 ) -> udpc_result {
     guard(|| {
         let rx = non_null_mut!(rx);
-        if buf_len < udpcast_core::transmit::MAX_RECEIVER_DATAGRAM {
+        if buf_len < rx.inner.max_datagram_len() {
             return udpc_result::UDPC_ERR_BUFFER_TOO_SMALL;
         }
         let buf = crate::boundary::bytes_mut!(buf, buf_len);
@@ -325,10 +346,7 @@ pub extern "C" fn udpc_receiver_poll_event(
         if event.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
-        // The C ABI takes no key yet, so these never come; skipped all the same.
-        let next = core::iter::from_fn(|| rx.inner.poll_event())
-            .find(|e| !matches!(e, udpcast_core::receiver::Event::AuthRejected { .. }));
-        let Some(e) = next else {
+        let Some(e) = rx.inner.poll_event() else {
             return udpc_result::UDPC_NOTHING;
         };
         put(event, convert_event(e));
@@ -396,6 +414,7 @@ pub extern "C" fn udpc_receiver_get_stats(
                 slices_failed: s.slices_failed,
                 slices_unchecked: s.slices_unchecked,
                 other_session_messages: s.other_session_messages,
+                auth_rejected: s.auth_rejected,
             },
         );
         udpc_result::UDPC_OK

@@ -21,6 +21,8 @@ pub enum udpc_result {
     UDPC_ERR_FEC = 6,
     /// A bug inside the library was caught at the boundary.
     UDPC_ERR_PANIC = 7,
+    /// Key material shorter than 16 bytes (authenticated transfers).
+    UDPC_ERR_KEY_TOO_SHORT = 8,
 }
 
 /// A static, NUL-terminated description of a result code (any number is accepted).
@@ -35,6 +37,7 @@ pub extern "C" fn udpc_result_str(result: u32) -> *const core::ffi::c_char {
         5 => c"malformed udpcast message",
         6 => c"FEC failed",
         7 => c"internal error (panic)",
+        8 => c"key material shorter than 16 bytes",
         _ => c"unknown result code",
     };
     text.as_ptr()

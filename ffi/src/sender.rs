@@ -2,6 +2,7 @@
 //! reads its input straight into the sender's slice storage
 //! ([`udpc_sender_input_buffer`]).
 
+use crate::authentication::{authentication, convert_auth_failure, udpc_auth_failure};
 use crate::boundary::{
     bytes, bytes_mut, from_net, guard, guard_or, non_null, non_null_mut, put, to_net,
 };
@@ -91,6 +92,14 @@ pub struct udpc_sender_config {
     pub streaming: bool,
     /// `--rehello-offset`.
     pub rehello_offset: u16,
+    /// Authenticated transfers (`--key-file`): the key file's `key_material_len` bytes (at
+    /// least 16), read only by [`udpc_sender_init`] and [`udpc_sender_mem_size`]; null for
+    /// an ordinary sender. Blocks are then at most 1420 bytes.
+    pub key_material: *const u8,
+    /// Bytes at `key_material`.
+    pub key_material_len: usize,
+    /// With a key: the session id, random and non-zero, that this run alone uses.
+    pub auth_nonce: u64,
 }
 
 /// What happened (the `kind` of a [`udpc_sender_event`]).
@@ -109,6 +118,9 @@ pub enum udpc_sender_event_kind {
     UDPC_TX_FINISHED = 5,
     /// The sender gave up: see `error`.
     UDPC_TX_FAILED = 6,
+    /// Authenticated transfers: datagrams from `address`:`port` were dropped for
+    /// `auth_failure` (at most once per 10 s per address; `auth_rejected` counts them all).
+    UDPC_TX_AUTH_REJECTED = 7,
 }
 
 /// Why a sender gave up. Fixed numbers.
@@ -155,6 +167,8 @@ pub struct udpc_sender_event {
     pub slice_size: u16,
     /// Why it failed (failed).
     pub error: udpc_sender_error,
+    /// Why datagrams were refused (auth rejected).
+    pub auth_failure: udpc_auth_failure,
 }
 
 /// Counters.
@@ -171,6 +185,9 @@ pub struct udpc_sender_stats {
     pub slice_size: u16,
     /// Receivers connected.
     pub receivers: u16,
+    /// Authenticated transfers: datagrams dropped because they were not authentic, of
+    /// another session, or replayed.
+    pub auth_rejected: u64,
 }
 
 /// Fills `cfg` with udpcast's defaults.
@@ -212,14 +229,17 @@ pub extern "C" fn udpc_sender_config_default(cfg: *mut udpc_sender_config) -> ud
                 max_slice_size: d.max_slice_size,
                 streaming: false,
                 rehello_offset: d.rehello_offset,
+                key_material: core::ptr::null(),
+                key_material_len: 0,
+                auth_nonce: 0,
             },
         );
         udpc_result::UDPC_OK
     })
 }
 
-/// The core configuration, or `None` for values C may send that mean nothing.
-fn config(c: &udpc_sender_config) -> Option<SenderConfig> {
+/// The core configuration, or the result code for values C may send that mean nothing.
+fn config(c: &udpc_sender_config) -> Result<SenderConfig, udpc_result> {
     let ms = |v: u64| (v != 0).then(|| Duration::from_millis(v));
     let mut s = SenderConfig::new(
         from_net(c.own_address),
@@ -232,7 +252,7 @@ fn config(c: &udpc_sender_config) -> Option<SenderConfig> {
         0 => PointToPoint::Auto,
         1 => PointToPoint::Always,
         2 => PointToPoint::Never,
-        _ => return None,
+        _ => return Err(udpc_result::UDPC_ERR_INVALID),
     };
     s.broadcast = c.broadcast;
     s.duplex = if c.half_duplex {
@@ -261,7 +281,8 @@ fn config(c: &udpc_sender_config) -> Option<SenderConfig> {
     s.max_slice_size = c.max_slice_size;
     s.streaming = c.streaming;
     s.rehello_offset = c.rehello_offset;
-    Some(s)
+    s.auth = authentication(c.key_material, c.key_material_len, c.auth_nonce)?;
+    Ok(s)
 }
 
 /// Bytes of memory [`udpc_sender_init`] needs for `cfg` (any alignment); 0 for null.
@@ -272,7 +293,7 @@ pub extern "C" fn udpc_sender_mem_size(cfg: *const udpc_sender_config) -> usize 
             return 0;
         }
         // SAFETY: non-null, points to a config per the API contract.
-        let Some(c) = config(unsafe { &*cfg }) else {
+        let Ok(c) = config(unsafe { &*cfg }) else {
             return 0;
         };
         placement::size::<udpc_sender>(Sender::storage_size(&c))
@@ -294,8 +315,9 @@ pub unsafe extern "C" fn udpc_sender_init(
     out: *mut *mut udpc_sender,
 ) -> udpc_result {
     guard(|| {
-        let Some(c) = config(non_null!(cfg)) else {
-            return udpc_result::UDPC_ERR_INVALID;
+        let c = match config(non_null!(cfg)) {
+            Ok(c) => c,
+            Err(e) => return e,
         };
         let _ = non_null_mut!(out);
         if mem.is_null() {
@@ -393,7 +415,7 @@ pub extern "C" fn udpc_sender_poll_timeout(
 }
 
 /// The next datagram, written into `buf` (16 + block size bytes suffice, and at least 323
-/// with an identity: a CONNECT_REPLY with the longest name), with its length and
+/// with an identity: a CONNECT_REPLY with the longest name; 36 more with a key), with its length and
 /// destination; `UDPC_NOTHING` when nothing may be sent now.
 #[no_mangle]
 pub extern "C" fn udpc_sender_poll_transmit(
@@ -431,10 +453,7 @@ pub extern "C" fn udpc_sender_poll_event(
         if event.is_null() {
             return udpc_result::UDPC_ERR_NULL;
         }
-        // The C ABI takes no key yet, so these never come; skipped all the same.
-        let next = core::iter::from_fn(|| tx.inner.poll_event())
-            .find(|e| !matches!(e, Event::AuthRejected { .. }));
-        let Some(e) = next else {
+        let Some(e) = tx.inner.poll_event() else {
             return udpc_result::UDPC_NOTHING;
         };
         use udpc_sender_event_kind::*;
@@ -449,6 +468,7 @@ pub extern "C" fn udpc_sender_poll_event(
             receivers: 0,
             slice_size: 0,
             error: udpc_sender_error::UDPC_TXERR_NONE,
+            auth_failure: udpc_auth_failure::UDPC_AUTH_NONE,
         };
         match e {
             Event::Connected {
@@ -487,7 +507,12 @@ pub extern "C" fn udpc_sender_poll_event(
                 ev.slice_size = n;
             }
             Event::Finished => ev.kind = UDPC_TX_FINISHED,
-            Event::AuthRejected { .. } => return udpc_result::UDPC_NOTHING,
+            Event::AuthRejected { from, reason } => {
+                ev.kind = UDPC_TX_AUTH_REJECTED;
+                ev.address = to_net(*from.ip());
+                ev.port = from.port();
+                ev.auth_failure = convert_auth_failure(reason);
+            }
             Event::Failed(error) => {
                 ev.kind = UDPC_TX_FAILED;
                 ev.error = match error {
@@ -568,6 +593,7 @@ pub extern "C" fn udpc_sender_get_stats(
                 blocks_resent: s.blocks_resent,
                 slice_size: s.slice_size,
                 receivers: s.receivers,
+                auth_rejected: s.auth_rejected,
             },
         );
         udpc_result::UDPC_OK

@@ -364,8 +364,20 @@ impl<'s> Receiver<'s> {
         }
     }
 
+    /// The room [`poll_transmit`](Self::poll_transmit) needs for any datagram: the longest
+    /// message (a RETRANSMIT), plus the trailer when the transfer is authenticated.
+    /// Never more than [`MAX_RECEIVER_DATAGRAM`](crate::transmit::MAX_RECEIVER_DATAGRAM).
+    pub fn max_datagram_len(&self) -> usize {
+        let trailer = if self.auth.is_some() {
+            crate::auth::RECEIVER_TRAILER_LEN
+        } else {
+            0
+        };
+        crate::wire::Retransmit::LEN + trailer
+    }
+
     /// The next datagram to send: written into `buf` (at least
-    /// [`MAX_RECEIVER_DATAGRAM`](crate::transmit::MAX_RECEIVER_DATAGRAM) bytes), with its
+    /// [`max_datagram_len`](Self::max_datagram_len) bytes), with its
     /// destination. `None` when nothing is pending (or `buf` is too small).
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         let pending = self.transmits.pop_front()?;

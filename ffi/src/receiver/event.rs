@@ -1,6 +1,7 @@
 //! What a receiver tells its C caller: `udpc_receiver_event` and the error codes, with
 //! their static descriptions.
 
+use crate::authentication::{convert_auth_failure, udpc_auth_failure};
 use crate::boundary::to_net;
 use udpcast_core::receiver::{Event, NotVerifiedReason, ReceiverError};
 
@@ -31,6 +32,9 @@ pub enum udpc_receiver_event_kind {
     /// Every byte written matches the sender's digest of the whole stream (`stream_bytes`,
     /// `stream_crc32c`); `UDPC_RX_FINISHED` follows.
     UDPC_RX_VERIFIED = 10,
+    /// Authenticated transfers: datagrams from `sender_address`:`sender_port` were dropped
+    /// for `auth_failure` (once per kind of failure; `auth_rejected` counts them all).
+    UDPC_RX_AUTH_REJECTED = 11,
 }
 
 /// Why a transfer is not verified end to end (`not_verified` of a `UDPC_RX_NOT_VERIFIED`
@@ -90,6 +94,9 @@ pub enum udpc_receiver_error {
     /// What was written (`stream_bytes`, `stream_crc32c`) differs from what the sender sent
     /// (`sender_stream_bytes`, `sender_stream_crc32c`).
     UDPC_RXERR_STREAM_MISMATCH = 17,
+    /// Authenticated transfers: datagrams came before the start timeout, but none
+    /// authentic (see `auth_failure`: a udpcast sender, another key, a replay).
+    UDPC_RXERR_NOT_AUTHENTICATED = 18,
 }
 
 /// An event polled with `udpc_receiver_poll_event`. Fields not concerned are zero.
@@ -143,6 +150,9 @@ pub struct udpc_receiver_event {
     /// The sender's CRC-32C of the stream (verified: the same as `stream_crc32c`; failed
     /// with `UDPC_RXERR_STREAM_MISMATCH`).
     pub sender_stream_crc32c: u32,
+    /// Why datagrams were refused (auth rejected; failed with
+    /// `UDPC_RXERR_NOT_AUTHENTICATED`).
+    pub auth_failure: udpc_auth_failure,
 }
 
 pub(super) fn convert_event(e: Event) -> udpc_receiver_event {
@@ -170,10 +180,15 @@ pub(super) fn convert_event(e: Event) -> udpc_receiver_event {
         stream_crc32c: 0,
         sender_stream_bytes: 0,
         sender_stream_crc32c: 0,
+        auth_failure: udpc_auth_failure::UDPC_AUTH_NONE,
     };
     match e {
-        // Never converted: the poll skips them (the C ABI takes no key yet).
-        Event::AuthRejected { .. } => {}
+        Event::AuthRejected { from, reason } => {
+            out.kind = UDPC_RX_AUTH_REJECTED;
+            out.sender_address = to_net(*from.ip());
+            out.sender_port = from.port();
+            out.auth_failure = convert_auth_failure(reason);
+        }
         Event::Connected(c) => {
             out.kind = UDPC_RX_CONNECTED;
             out.client_number = c.client_number;
@@ -230,6 +245,9 @@ pub(super) fn convert_event(e: Event) -> udpc_receiver_event {
             out.error = convert_error(error);
             match error {
                 ReceiverError::CorruptSlice { slice } => out.failed_slice = slice,
+                ReceiverError::NotAuthenticated(reason) => {
+                    out.auth_failure = convert_auth_failure(reason)
+                }
                 ReceiverError::StreamMismatch { expected, actual } => {
                     out.stream_bytes = actual.bytes;
                     out.stream_crc32c = actual.crc32c;
@@ -246,7 +264,8 @@ pub(super) fn convert_event(e: Event) -> udpc_receiver_event {
 fn convert_error(error: ReceiverError) -> udpc_receiver_error {
     use udpc_receiver_error::*;
     match error {
-        ReceiverError::NoSender | ReceiverError::NotAuthenticated(_) => UDPC_RXERR_NO_SENDER,
+        ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
+        ReceiverError::NotAuthenticated(_) => UDPC_RXERR_NOT_AUTHENTICATED,
         ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => UDPC_RXERR_NOT_STARTED,
         ReceiverError::Refused => UDPC_RXERR_REFUSED,
         ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,
@@ -289,6 +308,7 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
         UDPC_RXERR_CORRUPT_SLICE,
         UDPC_RXERR_MISSING_STREAM_DIGEST,
         UDPC_RXERR_STREAM_MISMATCH,
+        UDPC_RXERR_NOT_AUTHENTICATED,
     ];
     let Some(&error) = known.iter().find(|&&e| e as u32 == error) else {
         return c"unknown receiver error".as_ptr();
@@ -322,6 +342,7 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
         UDPC_RXERR_STREAM_MISMATCH => {
             c"verification FAILED: what was written differs from what the sender sent"
         }
+        UDPC_RXERR_NOT_AUTHENTICATED => c"no authenticated sender before the start timeout",
     };
     text.as_ptr()
 }
@@ -361,7 +382,7 @@ mod tests {
     #[test]
     fn every_receiver_error_code_has_its_own_description() {
         let mut seen = std::collections::BTreeSet::new();
-        for n in 0..=udpc_receiver_error::UDPC_RXERR_STREAM_MISMATCH as u32 {
+        for n in 0..=udpc_receiver_error::UDPC_RXERR_NOT_AUTHENTICATED as u32 {
             // SAFETY: as above.
             let text = unsafe { CStr::from_ptr(udpc_receiver_error_str(n)) };
             let text = text.to_str().unwrap();
@@ -369,7 +390,7 @@ mod tests {
             assert!(seen.insert(text.to_owned()), "code {n}: {text:?} twice");
         }
         // SAFETY: as above.
-        let unknown = unsafe { CStr::from_ptr(udpc_receiver_error_str(18)) };
+        let unknown = unsafe { CStr::from_ptr(udpc_receiver_error_str(19)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown receiver error");
     }
 
