@@ -274,6 +274,11 @@ enum udpc_receiver_error
    authentic (see `auth_failure`: a udpcast sender, another key, a replay).
    */
   UDPC_RXERR_NOT_AUTHENTICATED = 18,
+  /*
+   Authenticated transfers: the sender seals its datagrams and this receiver has no key
+   (`key_material`), so it would never be admitted.
+   */
+  UDPC_RXERR_KEY_REQUIRED = 19,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_receiver_error;

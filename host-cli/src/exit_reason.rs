@@ -42,6 +42,8 @@ pub enum ExitReason {
     /// Receiver: senders spoke before `--start-timeout`, but none authentically
     /// (`--key-file`).
     NotAuthenticated,
+    /// Receiver: the sender authenticates its datagrams and we were given no `--key-file`.
+    KeyRequired,
     /// Receiver: connected, but no data came before `--start-timeout`.
     NotStarted,
     /// Receiver: the sender refused it (too many receivers).
@@ -101,6 +103,7 @@ impl ExitReason {
             ExitReason::Incomplete => "incomplete",
             ExitReason::NoSender => "no_sender",
             ExitReason::NotAuthenticated => "not_authenticated",
+            ExitReason::KeyRequired => "key_required",
             ExitReason::NotStarted => "not_started",
             ExitReason::Refused => "refused",
             ExitReason::OtherTransfer => "other_transfer",
@@ -128,6 +131,7 @@ impl From<&ReceiverError> for ExitReason {
         match error {
             ReceiverError::NoSender => ExitReason::NoSender,
             ReceiverError::NotAuthenticated(_) => ExitReason::NotAuthenticated,
+            ReceiverError::KeyRequired => ExitReason::KeyRequired,
             ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => ExitReason::NotStarted,
             ReceiverError::Refused => ExitReason::Refused,
             ReceiverError::OtherTransferInProgress(_) => ExitReason::OtherTransfer,
@@ -205,6 +209,7 @@ mod tests {
             ExitReason::Incomplete,
             ExitReason::NoSender,
             ExitReason::NotAuthenticated,
+            ExitReason::KeyRequired,
             ExitReason::NotStarted,
             ExitReason::Refused,
             ExitReason::OtherTransfer,

@@ -228,7 +228,8 @@ mod tests {
                 "{{\"program\":\"udp-sender\",\"version\":\"{}\",\"exit_status\":0,\
                  \"exit_reason\":\"complete\",\"message\":\"Transfer complete.\",\
                  \"bytes\":4096,\"seconds\":2.000000,\"rate_bytes_per_second\":2048,\
-                 \"retransmissions\":3,\"blocks_sent\":10,\"pacing_rate_bps\":0,\"receivers\":[\
+                 \"retransmissions\":3,\"blocks_sent\":10,\"pacing_rate_bps\":0,\
+                 \"auth_rejected\":0,\"receivers\":[\
                  {{\"number\":0,\"address\":\"10.66.0.2\",\"status\":\"complete\",\
                  \"bytes_acknowledged\":4096,\"retransmissions\":3}},\
                  {{\"number\":1,\"address\":\"10.66.0.2\",\"status\":\"dropped\",\

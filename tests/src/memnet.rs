@@ -72,6 +72,8 @@ pub struct Peer {
     pub expect_name: Option<String>,
     /// Alters the sender's datagrams on their way to it.
     pub hook: Option<Hook>,
+    /// Alters its datagrams on their way to the sender.
+    pub reply_hook: Option<Hook>,
     /// What it sent, as (destination, bytes).
     pub sent: Vec<(SocketAddrV4, Vec<u8>)>,
 }
@@ -96,6 +98,8 @@ pub struct Run {
     pub sender_verifies: bool,
     /// Per receiver: its counters at the end.
     pub receiver_stats: Vec<ReceiverStats>,
+    /// The sender's counters at the end.
+    pub sender_stats: sender::SenderStats,
     /// Per receiver: the identity a sender of ours announced to it.
     pub receiver_identities: Vec<Option<Identity>>,
     /// The run stopped at [`Options::max_steps`]: the endpoints kept busy without the fake
@@ -279,7 +283,14 @@ pub fn run_with(config: SenderConfig, input: &[u8], peers: &mut [Peer], options:
                 let to = *t.destination.ip();
                 // The rendezvous (broadcast) and the sender's own address both reach it.
                 if to == SENDER_IP || to == BROADCAST {
-                    tx.handle_datagram(now, from, &rbuf[..t.len]);
+                    match peer.reply_hook.as_mut() {
+                        Some(hook) => {
+                            for altered in hook(&rbuf[..t.len]) {
+                                tx.handle_datagram(now, from, &altered);
+                            }
+                        }
+                        None => tx.handle_datagram(now, from, &rbuf[..t.len]),
+                    }
                 }
             }
             while let Some(e) = rx.poll_event() {
@@ -342,6 +353,7 @@ pub fn run_with(config: SenderConfig, input: &[u8], peers: &mut [Peer], options:
         sender_stream_check: tx.stream_check(),
         sender_verifies: tx.verifies(),
         receiver_stats: rxs.iter().map(Receiver::stats).collect(),
+        sender_stats: tx.stats(),
         receiver_identities: rxs.iter().map(|r| r.identity().copied()).collect(),
         step_limit_hit,
     }
@@ -359,6 +371,7 @@ pub fn peer(i: u8, loss_permille: u32) -> Peer {
         events: Vec::new(),
         expect_name: None,
         hook: None,
+        reply_hook: None,
         sent: Vec::new(),
     }
 }

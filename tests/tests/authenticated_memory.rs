@@ -275,7 +275,15 @@ fn unkeyed_peers_are_refused_both_ways() {
             ..
         }
     )));
-    assert!(!run.receivers[0].2);
+    // The receiver sees the sender's announcements sealed and says it needs the key,
+    // rather than asking for ever.
+    let (output, events, finished) = &run.receivers[0];
+    assert!(!finished && output.is_empty());
+    assert_eq!(
+        events.last(),
+        Some(&RxEvent::Failed(ReceiverError::KeyRequired)),
+        "{events:?}"
+    );
     // A keyed receiver and a sender without the key.
     let mut config = sender_config();
     config.min_receivers = 1;
@@ -288,5 +296,72 @@ fn unkeyed_peers_are_refused_both_ways() {
             AuthError::Unauthenticated
         ))),
         "{events:?}"
+    );
+}
+
+/// Every datagram of a receiver reaches the sender three times, and with each of its OKs
+/// its very first CONNECT_REQ again (what would bring a receiver that left back in): the
+/// copies are refused as replays (the window is per receiver), the transfer is unaffected,
+/// and the receiver is admitted once.
+#[test]
+fn receiver_datagrams_replayed_to_the_sender_are_refused() {
+    let input = Rng::new(7).bytes(1_500_000);
+    let copies = Rc::new(RefCell::new(0u64));
+    let counter = copies.clone();
+    let mut target = keyed_peer(1, 10, 7);
+    let mut first_request: Option<Vec<u8>> = None;
+    target.reply_hook = Some(Box::new(move |datagram: &[u8]| {
+        let mut out = vec![datagram.to_vec(); 3];
+        *counter.borrow_mut() += 2;
+        match datagram[..2] {
+            [0, 3] => {
+                first_request.get_or_insert_with(|| datagram.to_vec());
+            }
+            [0, 0] => {
+                if let Some(request) = &first_request {
+                    out.push(request.clone());
+                    *counter.borrow_mut() += 1;
+                }
+            }
+            _ => {}
+        }
+        out
+    }));
+    let mut peers = vec![target, keyed_peer(2, 0, 7)];
+    let run = run_with(
+        keyed_sender(0x555, 2),
+        &input,
+        &mut peers,
+        &options(7, 0x555, input.len()),
+    );
+    assert_intact(&run, &input);
+    let copies = *copies.borrow();
+    assert!(copies > 10, "only {copies} copies");
+    let rejected = run
+        .sender_events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::AuthRejected {
+                    reason: AuthError::Replayed,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(rejected >= 1, "{:?}", run.sender_events);
+    let joined = run
+        .sender_events
+        .iter()
+        .filter(|e| matches!(e, Event::Connected { address, .. } if *address.ip() == peers[0].ip))
+        .count();
+    assert_eq!(joined, 1, "{:?}", run.sender_events);
+    // Copies of datagrams sent after the sender closed are never seen: at most `copies`.
+    let sender_rejected = run.sender_stats.auth_rejected;
+    eprintln!("{sender_rejected} rejected of {copies} copies");
+    assert!(
+        sender_rejected <= copies && sender_rejected + 6 >= copies,
+        "{sender_rejected} rejected of {copies} copies"
     );
 }

@@ -356,6 +356,37 @@ fn a_keyed_receiver_refuses_a_debian_sender() {
     assert_eq!(written, 0);
 }
 
+/// Our receiver without a key toward a keyed sender: the first sealed HELLO tells it that
+/// it would never be admitted, and it says so at once (not at a start timeout).
+#[test]
+fn an_unkeyed_receiver_of_ours_says_it_needs_the_key() {
+    let Some(r) = room(2) else { return };
+    let _turn = heavy();
+    let key = key_file(&r.lab, "room.key", 32, 91);
+    let input = r.input("in.img", 1_000_000, 92);
+    let report = r.lab.path("rx.json");
+    let report_arg = report.to_str().unwrap().to_string();
+    let mut rx = r.receiver(1, Impl::Ours, &["--nokbd", "--stats-json", &report_arg]);
+    let mut tx = r.sender(
+        Impl::Ours,
+        &["--nokbd", "--key-file", &key, "--min-receivers", "1"],
+        &input,
+    );
+    let (code, said) = refused_receiver(&mut rx, &mut tx);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains(
+            "the sender authenticates its datagrams (--key-file): this receiver needs the key"
+        ),
+        "{said}"
+    );
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        report.contains("\"exit_reason\":\"key_required\""),
+        "{report}"
+    );
+}
+
 /// Two keys: each side refuses the other, and says it was another key (or a forgery).
 #[test]
 fn a_wrong_key_is_refused_on_both_sides_with_the_reason() {

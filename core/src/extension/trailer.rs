@@ -332,6 +332,11 @@ impl<'a> Trailer<'a> {
         Ok(Some(trailer))
     }
 
+    /// Bytes of the trailer on the wire: its header and the records it announces.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN + self.records.len()
+    }
+
     /// The session id, if the trailer carries one.
     pub fn session(&self) -> Option<u64> {
         self.session

@@ -2,7 +2,8 @@
 //! checks the sender's datagrams with, and the counters it has seen.
 
 use crate::auth::{AuthError, Authentication, ReplayWindow, SenderTrailer, SessionKeys};
-use crate::wire::Opcode;
+use crate::extension::Trailer;
+use crate::wire::{Message, Opcode};
 
 /// What an authenticating receiver knows.
 pub(super) struct ReceiverAuth {
@@ -80,6 +81,29 @@ impl ReceiverAuth {
         self.counter += 1;
         self.keys
             .seal_from_receiver(self.settings.nonce, self.counter, buf, len)
+    }
+}
+
+/// Whether `datagram`, to a receiver without a key, is an announcement sealed for
+/// authenticated transfers: a HELLO or CONNECT_REPLY (with or without its extension data)
+/// followed by exactly a sender's trailer. Such a sender never admits us, so we say why
+/// instead of waiting. The exact fit keeps a stream name that happens to hold the magic
+/// from being taken for a trailer.
+pub(super) fn sealed_announcement(datagram: &[u8]) -> bool {
+    let Ok(trailer) = SenderTrailer::parse(datagram) else {
+        return false;
+    };
+    let message = &datagram[..trailer.message_len];
+    if !announces_session(message) {
+        return false;
+    }
+    let Ok(parsed) = Message::parse(message) else {
+        return false;
+    };
+    match message.get(parsed.encoded_len()..) {
+        Some([]) => true,
+        Some(rest) => matches!(Trailer::parse(rest), Ok(Some(t)) if t.encoded_len() == rest.len()),
+        None => false,
     }
 }
 

@@ -109,6 +109,9 @@ pub enum ReceiverError {
     /// Authenticated transfers: datagrams came from a sender's port before the start
     /// timeout, but not one was authentic (why the last one was refused).
     NotAuthenticated(AuthError),
+    /// The sender seals its datagrams for authenticated transfers and this receiver has no
+    /// key: it would never be admitted.
+    KeyRequired,
     /// Connected, but the transfer did not start within `--start-timeout`. udpcast exits 0
     /// with an empty output here; an empty image is not a success, so we fail.
     NotStarted,
@@ -192,6 +195,9 @@ impl fmt::Display for ReceiverError {
             ReceiverError::NotAuthenticated(reason) => write!(
                 f,
                 "no authenticated sender before the start timeout: the sender's datagrams were {reason}"
+            ),
+            ReceiverError::KeyRequired => f.write_str(
+                "the sender authenticates its datagrams (--key-file): this receiver needs the key",
             ),
             ReceiverError::NotStarted => f.write_str(
                 "connected, but the transfer did not start before the start timeout; nothing was received",

@@ -263,6 +263,10 @@ impl<'s> Receiver<'s> {
         }
         let connected = self.session.is_some();
         let datagram = match self.auth.as_mut().map(|a| a.open(datagram, connected)) {
+            None if !connected && authentication::sealed_announcement(datagram) => {
+                self.fail(ReceiverError::KeyRequired);
+                return;
+            }
             None => datagram,
             Some(Ok(message)) => message,
             Some(Err(reason)) => {

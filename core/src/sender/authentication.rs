@@ -1,12 +1,19 @@
 //! A sender's side of authenticated transfers (`crate::auth`): its session's keys, the
-//! first-contact keys receivers use before they heard it, and its datagram counter.
+//! first-contact keys receivers use before they heard it, its datagram counter, and the
+//! counters each receiver used.
 
-use crate::auth::{AuthError, Authentication, ReceiverTrailer, SessionKeys};
+use crate::auth::{AuthError, Authentication, ReceiverTrailer, ReplayWindow, SessionKeys};
 use crate::time::{Duration, Instant};
+use crate::wire::MAX_CLIENTS;
 use core::net::Ipv4Addr;
 
 /// How often the same address may be reported again for dropped datagrams.
 const REPORT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Receivers whose counters are remembered: as many as may take part. Entries outlive a
+/// receiver's departure, so that its CONNECT_REQ replayed cannot bring it back; only past
+/// this many receivers in one session is the oldest forgotten.
+const REMEMBERED_RECEIVERS: usize = MAX_CLIENTS;
 
 /// An authentic receiver datagram, stripped of its trailer.
 pub(super) struct Opened<'d> {
@@ -23,6 +30,10 @@ pub(super) struct SenderAuth {
     first_contact: SessionKeys,
     counter: u64,
     last_report: Option<(Ipv4Addr, Instant)>,
+    /// Each receiver's nonce and the counters of its datagrams under our session.
+    windows: heapless::Vec<(u64, ReplayWindow), REMEMBERED_RECEIVERS>,
+    /// The entry to forget next when `windows` is full.
+    oldest: usize,
 }
 
 impl SenderAuth {
@@ -32,10 +43,12 @@ impl SenderAuth {
             first_contact: SessionKeys::derive(&settings.key, 0),
             counter: 0,
             last_report: None,
+            windows: heapless::Vec::new(),
+            oldest: 0,
         }
     }
 
-    pub(super) fn open<'d>(&self, datagram: &'d [u8]) -> Result<Opened<'d>, AuthError> {
+    pub(super) fn open<'d>(&mut self, datagram: &'d [u8]) -> Result<Opened<'d>, AuthError> {
         let trailer = ReceiverTrailer::parse(datagram)?;
         let first_contact = trailer.session == 0;
         let keys = if first_contact {
@@ -46,11 +59,29 @@ impl SenderAuth {
             return Err(AuthError::OtherSession);
         };
         keys.verify_from_receiver(datagram, &trailer)?;
+        // First contact only earns a HELLO, however often it comes: no window needed.
+        if !first_contact && !self.accept(trailer.nonce, trailer.counter) {
+            return Err(AuthError::Replayed);
+        }
         Ok(Opened {
             message: &datagram[..trailer.message_len],
             nonce: trailer.nonce,
             first_contact,
         })
+    }
+
+    /// Whether `counter` is new for the receiver with `nonce` (remembering it if so).
+    fn accept(&mut self, nonce: u64, counter: u64) -> bool {
+        if let Some((_, window)) = self.windows.iter_mut().find(|(n, _)| *n == nonce) {
+            return window.accept(counter);
+        }
+        let mut window = ReplayWindow::new();
+        window.accept(counter);
+        if let Err(entry) = self.windows.push((nonce, window)) {
+            self.windows[self.oldest] = entry;
+            self.oldest = (self.oldest + 1) % REMEMBERED_RECEIVERS;
+        }
+        true
     }
 
     /// Seals the `len` bytes at the start of `buf`; `reply_to` is the nonce a

@@ -345,7 +345,7 @@ impl<'s> Sender<'s> {
             return;
         }
         let mut nonce = 0;
-        let datagram = match self.auth.as_ref().map(|a| a.open(datagram)) {
+        let datagram = match self.auth.as_mut().map(|a| a.open(datagram)) {
             None => datagram,
             Some(Ok(opened)) if opened.first_contact => {
                 self.first_contact(opened.message);

@@ -97,6 +97,9 @@ pub enum udpc_receiver_error {
     /// Authenticated transfers: datagrams came before the start timeout, but none
     /// authentic (see `auth_failure`: a udpcast sender, another key, a replay).
     UDPC_RXERR_NOT_AUTHENTICATED = 18,
+    /// Authenticated transfers: the sender seals its datagrams and this receiver has no key
+    /// (`key_material`), so it would never be admitted.
+    UDPC_RXERR_KEY_REQUIRED = 19,
 }
 
 /// An event polled with `udpc_receiver_poll_event`. Fields not concerned are zero.
@@ -266,6 +269,7 @@ fn convert_error(error: ReceiverError) -> udpc_receiver_error {
     match error {
         ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
         ReceiverError::NotAuthenticated(_) => UDPC_RXERR_NOT_AUTHENTICATED,
+        ReceiverError::KeyRequired => UDPC_RXERR_KEY_REQUIRED,
         ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => UDPC_RXERR_NOT_STARTED,
         ReceiverError::Refused => UDPC_RXERR_REFUSED,
         ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,
@@ -309,6 +313,7 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
         UDPC_RXERR_MISSING_STREAM_DIGEST,
         UDPC_RXERR_STREAM_MISMATCH,
         UDPC_RXERR_NOT_AUTHENTICATED,
+        UDPC_RXERR_KEY_REQUIRED,
     ];
     let Some(&error) = known.iter().find(|&&e| e as u32 == error) else {
         return c"unknown receiver error".as_ptr();
@@ -343,6 +348,9 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
             c"verification FAILED: what was written differs from what the sender sent"
         }
         UDPC_RXERR_NOT_AUTHENTICATED => c"no authenticated sender before the start timeout",
+        UDPC_RXERR_KEY_REQUIRED => {
+            c"the sender authenticates its datagrams (--key-file): this receiver needs the key"
+        }
     };
     text.as_ptr()
 }
@@ -382,7 +390,7 @@ mod tests {
     #[test]
     fn every_receiver_error_code_has_its_own_description() {
         let mut seen = std::collections::BTreeSet::new();
-        for n in 0..=udpc_receiver_error::UDPC_RXERR_NOT_AUTHENTICATED as u32 {
+        for n in 0..=udpc_receiver_error::UDPC_RXERR_KEY_REQUIRED as u32 {
             // SAFETY: as above.
             let text = unsafe { CStr::from_ptr(udpc_receiver_error_str(n)) };
             let text = text.to_str().unwrap();
@@ -390,7 +398,7 @@ mod tests {
             assert!(seen.insert(text.to_owned()), "code {n}: {text:?} twice");
         }
         // SAFETY: as above.
-        let unknown = unsafe { CStr::from_ptr(udpc_receiver_error_str(19)) };
+        let unknown = unsafe { CStr::from_ptr(udpc_receiver_error_str(20)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown receiver error");
     }
 
@@ -400,6 +408,7 @@ mod tests {
         use udpc_receiver_error::*;
         for (core_error, code) in [
             (ReceiverError::WrongStream, UDPC_RXERR_WRONG_STREAM),
+            (ReceiverError::KeyRequired, UDPC_RXERR_KEY_REQUIRED),
             (ReceiverError::MissingIdentity, UDPC_RXERR_MISSING_IDENTITY),
             (
                 ReceiverError::MissingStreamDigest,
