@@ -4,7 +4,7 @@
 # and receives or sends a disk. The counterpart of udpcast's makeImage.
 #
 # Usage: bootimage/build.sh [--kernel VMLINUZ] [--modules "NAME ..."] [--modules-dir DIR]
-#                           [--receiver PROGRAM] [--sender PROGRAM] OUTDIR
+#                           [--receiver PROGRAM] [--sender PROGRAM] [--key-file FILE] OUTDIR
 #   --kernel       the kernel to boot (default: the newest /boot/vmlinuz-*, from Debian's
 #                  linux-image-amd64)
 #   --modules      only these kernel modules (and what they depend on) instead of the list
@@ -12,6 +12,10 @@
 #   --modules-dir  where the kernel's modules are (default: /lib/modules/<its version>)
 #   --receiver, --sender  static programs to put in instead of building them here
 #                  (default: ffi/build-tiny-receiver.sh, and udp-sender for musl)
+#   --key-file     authenticated transfers: the image carries FILE as /etc/udpcast/key and
+#                  gives it to the receiver and the sender as --key-file (README,
+#                  "Authenticated transfers": anyone who can fetch the image by TFTP can
+#                  read it)
 # Output: OUTDIR/udpcast-linux, OUTDIR/udpcast-initrd.
 #
 # Everything comes from this tree and Debian's packages (busybox-static, the kernel, cpio);
@@ -23,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-    sed -n 's/^# \{0,1\}//; 5,16p' "$0" >&2
+    sed -n 's/^# \{0,1\}//; 5,20p' "$0" >&2
     exit 1
 }
 die() {
@@ -36,6 +40,7 @@ modules=
 modules_dir=
 receiver=
 sender=
+key_file=
 while [ $# -gt 0 ]; do
     case $1 in
     --kernel) [ $# -ge 2 ] || usage; kernel=$2; shift 2 ;;
@@ -48,6 +53,8 @@ while [ $# -gt 0 ]; do
     --receiver=*) receiver=${1#*=}; shift ;;
     --sender) [ $# -ge 2 ] || usage; sender=$2; shift 2 ;;
     --sender=*) sender=${1#*=}; shift ;;
+    --key-file) [ $# -ge 2 ] || usage; key_file=$2; shift 2 ;;
+    --key-file=*) key_file=${1#*=}; shift ;;
     -h | --help) usage ;;
     -*) echo "bootimage/build.sh: unknown option $1" >&2; usage ;;
     *) break ;;
@@ -112,6 +119,12 @@ ln -s busybox "$stage/bin/sh"
 cp "$receiver" "$stage/bin/udpcast-tiny-receiver"
 cp "$sender" "$stage/bin/udp-sender"
 cp "$here/init" "$stage/init"
+if [ -n "$key_file" ]; then
+    # Its length is the programs' to judge; only its presence is checked here.
+    [ -r "$key_file" ] || die "cannot read key file $key_file"
+    cp "$key_file" "$stage/etc/udpcast/key"
+    chmod 600 "$stage/etc/udpcast/key"
+fi
 cp "$here/udhcpc.script" "$stage/etc/udpcast/udhcpc.script"
 chmod 755 "$stage/init" "$stage/etc/udpcast/udhcpc.script"
 git -C "$root" describe --always --dirty 2>/dev/null >"$stage/etc/udpcast/version" ||

@@ -46,28 +46,52 @@ pub struct BootImage {
 pub fn boot_image() -> Result<&'static BootImage, String> {
     static IMAGE: OnceLock<Result<BootImage, String>> = OnceLock::new();
     IMAGE
+        .get_or_init(|| build_image("pxe-test", &[]))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The key file [`keyed_boot_image`] carries.
+pub fn boot_image_key() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bootimage/pxe-test.key")
+}
+
+/// The boot image built with `--key-file` [`boot_image_key`] (authenticated transfers),
+/// once per test process (`target/bootimage/pxe-test-keyed`).
+pub fn keyed_boot_image() -> Result<&'static BootImage, String> {
+    static IMAGE: OnceLock<Result<BootImage, String>> = OnceLock::new();
+    IMAGE
         .get_or_init(|| {
-            let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let out = root.join("target/bootimage/pxe-test");
-            let built = Command::new(root.join("bootimage/build.sh"))
-                .arg(&out)
-                .output()
-                .map_err(|e| format!("cannot run bootimage/build.sh: {e}"))?;
-            if !built.status.success() {
-                return Err(format!(
-                    "bootimage/build.sh failed ({}):\n{}",
-                    built.status,
-                    String::from_utf8_lossy(&built.stderr)
-                ));
-            }
-            eprint!("{}", String::from_utf8_lossy(&built.stdout));
-            Ok(BootImage {
-                kernel: out.join("udpcast-linux"),
-                initrd: out.join("udpcast-initrd"),
-            })
+            let key = boot_image_key();
+            std::fs::create_dir_all(key.parent().unwrap())
+                .and_then(|()| std::fs::write(&key, b"a room's key: 32 bytes or more, any\n"))
+                .map_err(|e| format!("cannot write {}: {e}", key.display()))?;
+            build_image("pxe-test-keyed", &["--key-file".as_ref(), key.as_os_str()])
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+fn build_image(name: &str, args: &[&std::ffi::OsStr]) -> Result<BootImage, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = root.join("target/bootimage").join(name);
+    let built = Command::new(root.join("bootimage/build.sh"))
+        .args(args)
+        .arg(&out)
+        .output()
+        .map_err(|e| format!("cannot run bootimage/build.sh: {e}"))?;
+    if !built.status.success() {
+        return Err(format!(
+            "bootimage/build.sh failed ({}):\n{}",
+            built.status,
+            String::from_utf8_lossy(&built.stderr)
+        ));
+    }
+    eprint!("{}", String::from_utf8_lossy(&built.stdout));
+    Ok(BootImage {
+        kernel: out.join("udpcast-linux"),
+        initrd: out.join("udpcast-initrd"),
+    })
 }
 
 /// What is missing on this machine for a PXE room, if anything.

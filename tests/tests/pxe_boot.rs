@@ -204,6 +204,45 @@ fn debian_sender_clones_two_machines_booted_from_the_network() {
     clone_two_machines(DEBIAN_SENDER, &[]);
 }
 
+/// An image built with `--key-file`: the machine takes part only in an authenticated
+/// transfer, with the key the image carries, and clones the disk from our keyed sender.
+#[test]
+fn a_keyed_image_clones_from_a_keyed_sender() {
+    let Some((_guard, lab, _)) = room(1) else {
+        return;
+    };
+    let image = pxe::keyed_boot_image().unwrap_or_else(|e| panic!("{e}"));
+    let key = pxe::boot_image_key();
+    let source = lab.path("image.bin");
+    lab::write_random_file(&source, IMAGE_SIZE, 12).unwrap();
+    let server = BootServer::start(&lab, image).unwrap();
+    server
+        .set_default(
+            "dhcp=yes port=9004 umode=rcv disk=vda compr=none auto=yes \
+             udpcparam=--nokbd console=ttyS0",
+        )
+        .unwrap();
+    let mut tx = our_sender(&lab, 9004, &["--key-file", key.to_str().unwrap()]);
+    let disk = lab.path("disk1.raw");
+    blank_disk(&disk);
+    let mut machine = network_machine(&lab, &disk, Console::Screen);
+    report_boot(&mut machine, "machine (keyed)");
+    machine
+        .wait_power_off(MACHINE_LIMIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.expect_success(Duration::from_secs(30));
+    assert_disk_holds(&disk, &source);
+    let said = tx.stderr();
+    assert!(!said.contains("refused datagrams"), "{said}");
+    assert!(
+        machine
+            .console()
+            .contains(&format!("RECEIVED {IMAGE_SIZE} bytes of /dev/vda")),
+        "no result line:\n{}",
+        machine.console_tail()
+    );
+}
+
 /// compr=gz: the sender compresses (udpcast's `--pipe`), the machine decompresses onto its
 /// disk; `disk=` without `/dev/`, a quoted udpcparam, and verify=yes (the launcher reads
 /// the disk back and prints its SHA-256).
