@@ -89,9 +89,12 @@ EOF
 # The programs link Rust crates from crates.io and the Rust standard library statically,
 # and udpcast-tiny-receiver also musl: each gets a paragraph of its own, from cargo's view
 # of what the two packages link (build-time-only crates: proc macros, are left out).
+# blake3 also offers "Apache-2.0 WITH LLVM-exception" beside plain Apache-2.0; we take it
+# under the plain one, so that alternative is left out.
 debian_license() { # SPDX expression -> Debian copyright short names
-    echo "$1" | sed -e 's/ OR / or /g; s/ AND / and /g; s/(//g; s/)//g' \
-        -e 's/\bMIT\b/Expat/g; s/BSD-2-Clause/BSD-2-clause/g; s/GPL-2\.0-or-later/GPL-2+/g'
+    echo "$1" | sed -e 's/ OR Apache-2\.0 WITH LLVM-exception//' \
+        -e 's/ OR / or /g; s/ AND / and /g; s/(//g; s/)//g' \
+        -e 's/\bMIT\([^-]\|$\)/Expat\1/g; s/BSD-2-Clause/BSD-2-clause/g; s/GPL-2\.0-or-later/GPL-2+/g'
 }
 crates=$(cargo tree -q -p udpcast-cli -p udpcast-ffi -e normal,no-proc-macro --prefix none \
     -f '{p}|{l}|{r}' --target x86_64-unknown-linux-gnu | sed 's/ (\*)$//' | sort -u |
@@ -217,6 +220,32 @@ EOF
  CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE)
  ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE
  POSSIBILITY OF SUCH DAMAGE.
+EOF
+        ;;
+        CC0-1.0) cat <<'EOF'
+ To the extent possible under law, the authors have dedicated all copyright
+ and related and neighbouring rights to this software to the public domain
+ worldwide. This software is distributed without any warranty.
+ .
+ On Debian systems, the full text of the CC0 1.0 Universal Public Domain
+ Dedication can be found in the file '/usr/share/common-licenses/CC0-1.0'.
+EOF
+        ;;
+        MIT-0) cat <<'EOF'
+ Permission is hereby granted, free of charge, to any person obtaining a copy
+ of this software and associated documentation files (the "Software"), to
+ deal in the Software without restriction, including without limitation the
+ rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+ sell copies of the Software, and to permit persons to whom the Software is
+ furnished to do so.
+ .
+ THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+ IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+ FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+ AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+ LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+ FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+ IN THE SOFTWARE.
 EOF
         ;;
         Unlicense) cat <<'EOF'
