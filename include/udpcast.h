@@ -279,6 +279,12 @@ enum udpc_receiver_error
    (`key_material`), so it would never be admitted.
    */
   UDPC_RXERR_KEY_REQUIRED = 19,
+  /*
+   Authenticated transfers: the sender is asynchronous and this receiver is not
+   `passive`: with no answer covering its nonce, a live session cannot be told from a
+   recorded one, so joining one must be asked for.
+   */
+  UDPC_RXERR_PASSIVE_REQUIRED = 20,
 };
 #ifndef __cplusplus
 typedef uint32_t udpc_receiver_error;

@@ -456,7 +456,7 @@ static void test_arguments_refused(void)
                  "not the stream expected (--expect-name)") == 0);
     CHECK(strcmp(udpc_receiver_error_str(UDPC_RXERR_STREAM_MISMATCH),
                  udpc_receiver_error_str(UDPC_RXERR_MISSING_STREAM_DIGEST)) != 0);
-    CHECK(strcmp(udpc_receiver_error_str(UDPC_RXERR_KEY_REQUIRED + 1),
+    CHECK(strcmp(udpc_receiver_error_str(UDPC_RXERR_PASSIVE_REQUIRED + 1),
                  "unknown receiver error") == 0);
     CHECK(strcmp(udpc_not_verified_reason_str(99), "unknown reason") == 0);
 

@@ -16,6 +16,7 @@ fn run(target: &str, data: &[u8]) -> String {
         "receiver" => format!("{:?}", udpcast_fuzz::receiver::run(data)),
         "sender" => format!("{:?}", udpcast_fuzz::sender::run(data)),
         "verified_session" => format!("{:?}", udpcast_fuzz::session::run(data)),
+        "authenticated" => format!("{:?}", udpcast_fuzz::authenticated::run(data)),
         other => {
             eprintln!("no target {other}");
             std::process::exit(2);

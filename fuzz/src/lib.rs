@@ -3,6 +3,7 @@
 //! library, so the same code replays the corpus under `cargo test` and builds the seeds
 //! (`cargo run --example seeds`).
 
+pub mod authenticated;
 pub mod fec;
 pub mod input;
 pub mod known;

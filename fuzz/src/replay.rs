@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 type Harness = fn(&[u8]);
 
-const TARGETS: [(&str, Harness); 6] = [
+const TARGETS: [(&str, Harness); 7] = [
     ("wire_parse", |d| crate::wire::run(d)),
     ("trailer_parse", |d| crate::trailer::run(d)),
     ("fec_roundtrip", |d| crate::fec::run(d)),
@@ -18,6 +18,9 @@ const TARGETS: [(&str, Harness); 6] = [
     }),
     ("verified_session", |d| {
         crate::session::run(d);
+    }),
+    ("authenticated", |d| {
+        crate::authenticated::run(d);
     }),
 ];
 

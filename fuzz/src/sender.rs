@@ -596,6 +596,10 @@ impl Harness<'_> {
             Event::SliceSize(size) => {
                 assert!(size >= 1 && usize::from(size) <= 1024, "slice size {size}");
             }
+            // This harness's sender has no key: nothing can be refused as unauthentic.
+            Event::AuthRejected { from, reason } => {
+                panic!("{from} refused ({reason:?}) by a sender without a key")
+            }
         }
     }
 

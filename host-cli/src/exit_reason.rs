@@ -44,6 +44,8 @@ pub enum ExitReason {
     NotAuthenticated,
     /// Receiver: the sender authenticates its datagrams and we were given no `--key-file`.
     KeyRequired,
+    /// Receiver: with `--key-file`, an asynchronous sender is joined only with `--passive`.
+    PassiveRequired,
     /// Receiver: connected, but no data came before `--start-timeout`.
     NotStarted,
     /// Receiver: the sender refused it (too many receivers).
@@ -104,6 +106,7 @@ impl ExitReason {
             ExitReason::NoSender => "no_sender",
             ExitReason::NotAuthenticated => "not_authenticated",
             ExitReason::KeyRequired => "key_required",
+            ExitReason::PassiveRequired => "passive_required",
             ExitReason::NotStarted => "not_started",
             ExitReason::Refused => "refused",
             ExitReason::OtherTransfer => "other_transfer",
@@ -132,6 +135,7 @@ impl From<&ReceiverError> for ExitReason {
             ReceiverError::NoSender => ExitReason::NoSender,
             ReceiverError::NotAuthenticated(_) => ExitReason::NotAuthenticated,
             ReceiverError::KeyRequired => ExitReason::KeyRequired,
+            ReceiverError::PassiveRequired => ExitReason::PassiveRequired,
             ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => ExitReason::NotStarted,
             ReceiverError::Refused => ExitReason::Refused,
             ReceiverError::OtherTransferInProgress(_) => ExitReason::OtherTransfer,
@@ -210,6 +214,7 @@ mod tests {
             ExitReason::NoSender,
             ExitReason::NotAuthenticated,
             ExitReason::KeyRequired,
+            ExitReason::PassiveRequired,
             ExitReason::NotStarted,
             ExitReason::Refused,
             ExitReason::OtherTransfer,

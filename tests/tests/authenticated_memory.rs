@@ -365,3 +365,27 @@ fn receiver_datagrams_replayed_to_the_sender_are_refused() {
         "{sender_rejected} rejected of {copies} copies"
     );
 }
+
+/// An asynchronous keyed session answers nobody, so nothing binds it to this run: a keyed
+/// receiver joins one only when told to be passive, and otherwise says why at once.
+#[test]
+fn a_keyed_async_session_is_joined_only_by_passive_receivers() {
+    let input = Rng::new(8).bytes(100_000);
+    let mut config = keyed_sender(0x666, 0);
+    config.asynchronous = true;
+    config.autostart = 1;
+    config.hello_interval = Some(Duration::from_millis(100));
+    let mut passive = keyed_peer(1, 0, 7);
+    passive.config.passive = true;
+    let mut peers = vec![passive, keyed_peer(2, 0, 7)];
+    let run = run_with(config, &input, &mut peers, &options(8, 0x666, input.len()));
+    let (output, _, finished) = &run.receivers[0];
+    assert!(*finished && output == &input, "{:?}", run.receivers[0].1);
+    let (output, events, finished) = &run.receivers[1];
+    assert!(!finished && output.is_empty());
+    assert_eq!(
+        events.last(),
+        Some(&RxEvent::Failed(ReceiverError::PassiveRequired)),
+        "{events:?}"
+    );
+}

@@ -51,14 +51,19 @@ impl ReceiverAuth {
             }
             let candidate = SessionKeys::derive(&self.settings.key, trailer.session);
             candidate.verify_from_sender(datagram, &trailer, self.settings.nonce)?;
+            // Nothing changes for a datagram that is refused after all.
+            let mut window = ReplayWindow::new();
+            if !window.accept(trailer.counter) {
+                return Err(AuthError::Replayed);
+            }
             self.keys = candidate;
-            self.window = ReplayWindow::new();
+            self.window = window;
         } else {
             self.keys
                 .verify_from_sender(datagram, &trailer, self.settings.nonce)?;
-        }
-        if !self.window.accept(trailer.counter) {
-            return Err(AuthError::Replayed);
+            if !self.window.accept(trailer.counter) {
+                return Err(AuthError::Replayed);
+            }
         }
         self.authentic_seen = true;
         Ok(&datagram[..trailer.message_len])

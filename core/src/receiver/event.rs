@@ -112,6 +112,10 @@ pub enum ReceiverError {
     /// The sender seals its datagrams for authenticated transfers and this receiver has no
     /// key: it would never be admitted.
     KeyRequired,
+    /// Authenticated transfers: the sender is asynchronous and this receiver is not
+    /// `--passive`. With no answer to cover its nonce, nothing tells a live asynchronous
+    /// session from a recorded one, so joining one must be asked for.
+    PassiveRequired,
     /// Connected, but the transfer did not start within `--start-timeout`. udpcast exits 0
     /// with an empty output here; an empty image is not a success, so we fail.
     NotStarted,
@@ -198,6 +202,11 @@ impl fmt::Display for ReceiverError {
             ),
             ReceiverError::KeyRequired => f.write_str(
                 "the sender authenticates its datagrams (--key-file): this receiver needs the key",
+            ),
+            ReceiverError::PassiveRequired => f.write_str(
+                "the sender is asynchronous: with --key-file a receiver joins it only with \
+                 --passive (without an answer to this receiver, a live session cannot be told \
+                 from a recorded one)",
             ),
             ReceiverError::NotStarted => f.write_str(
                 "connected, but the transfer did not start before the start timeout; nothing was received",

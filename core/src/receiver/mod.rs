@@ -542,6 +542,12 @@ impl<'s> Receiver<'s> {
                 };
                 let block_size = u32::from(hello.block_size);
                 if self.config.passive || hello.capabilities.contains(Capabilities::ASYNC) {
+                    // Authenticated, an asynchronous session is joined without any answer
+                    // covering our nonce, so it may be a recording of an earlier run: only
+                    // a receiver told to be passive takes that on.
+                    if self.auth.is_some() && !self.config.passive {
+                        return Err(ReceiverError::PassiveRequired);
+                    }
                     self.connect(now, from, 0, block_size, address, true)?;
                     let trailer = trailer.map_err(ReceiverError::BadTrailer)?;
                     self.identify(hello.capabilities, trailer, true)?;

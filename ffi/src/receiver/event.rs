@@ -100,6 +100,10 @@ pub enum udpc_receiver_error {
     /// Authenticated transfers: the sender seals its datagrams and this receiver has no key
     /// (`key_material`), so it would never be admitted.
     UDPC_RXERR_KEY_REQUIRED = 19,
+    /// Authenticated transfers: the sender is asynchronous and this receiver is not
+    /// `passive`: with no answer covering its nonce, a live session cannot be told from a
+    /// recorded one, so joining one must be asked for.
+    UDPC_RXERR_PASSIVE_REQUIRED = 20,
 }
 
 /// An event polled with `udpc_receiver_poll_event`. Fields not concerned are zero.
@@ -270,6 +274,7 @@ fn convert_error(error: ReceiverError) -> udpc_receiver_error {
         ReceiverError::NoSender => UDPC_RXERR_NO_SENDER,
         ReceiverError::NotAuthenticated(_) => UDPC_RXERR_NOT_AUTHENTICATED,
         ReceiverError::KeyRequired => UDPC_RXERR_KEY_REQUIRED,
+        ReceiverError::PassiveRequired => UDPC_RXERR_PASSIVE_REQUIRED,
         ReceiverError::NotStarted | ReceiverError::JoinedAtEnd => UDPC_RXERR_NOT_STARTED,
         ReceiverError::Refused => UDPC_RXERR_REFUSED,
         ReceiverError::OtherTransferInProgress(_) => UDPC_RXERR_OTHER_TRANSFER,
@@ -314,6 +319,7 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
         UDPC_RXERR_STREAM_MISMATCH,
         UDPC_RXERR_NOT_AUTHENTICATED,
         UDPC_RXERR_KEY_REQUIRED,
+        UDPC_RXERR_PASSIVE_REQUIRED,
     ];
     let Some(&error) = known.iter().find(|&&e| e as u32 == error) else {
         return c"unknown receiver error".as_ptr();
@@ -350,6 +356,9 @@ pub extern "C" fn udpc_receiver_error_str(error: u32) -> *const core::ffi::c_cha
         UDPC_RXERR_NOT_AUTHENTICATED => c"no authenticated sender before the start timeout",
         UDPC_RXERR_KEY_REQUIRED => {
             c"the sender authenticates its datagrams (--key-file): this receiver needs the key"
+        }
+        UDPC_RXERR_PASSIVE_REQUIRED => {
+            c"the sender is asynchronous: with --key-file a receiver joins it only with --passive (without an answer to this receiver, a live session cannot be told from a recorded one)"
         }
     };
     text.as_ptr()
@@ -390,7 +399,7 @@ mod tests {
     #[test]
     fn every_receiver_error_code_has_its_own_description() {
         let mut seen = std::collections::BTreeSet::new();
-        for n in 0..=udpc_receiver_error::UDPC_RXERR_KEY_REQUIRED as u32 {
+        for n in 0..=udpc_receiver_error::UDPC_RXERR_PASSIVE_REQUIRED as u32 {
             // SAFETY: as above.
             let text = unsafe { CStr::from_ptr(udpc_receiver_error_str(n)) };
             let text = text.to_str().unwrap();
@@ -398,7 +407,7 @@ mod tests {
             assert!(seen.insert(text.to_owned()), "code {n}: {text:?} twice");
         }
         // SAFETY: as above.
-        let unknown = unsafe { CStr::from_ptr(udpc_receiver_error_str(20)) };
+        let unknown = unsafe { CStr::from_ptr(udpc_receiver_error_str(21)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown receiver error");
     }
 
@@ -409,6 +418,7 @@ mod tests {
         for (core_error, code) in [
             (ReceiverError::WrongStream, UDPC_RXERR_WRONG_STREAM),
             (ReceiverError::KeyRequired, UDPC_RXERR_KEY_REQUIRED),
+            (ReceiverError::PassiveRequired, UDPC_RXERR_PASSIVE_REQUIRED),
             (ReceiverError::MissingIdentity, UDPC_RXERR_MISSING_IDENTITY),
             (
                 ReceiverError::MissingStreamDigest,
