@@ -863,6 +863,11 @@ typedef struct {
    With a key: the session id, random and non-zero, that this run alone uses.
    */
   uint64_t auth_nonce;
+  /*
+   With a key: also encipher every block (`--encrypt`); receivers with the key
+   decipher them. Without a key, `UDPC_ERR_INVALID`.
+   */
+  bool encrypt;
 } udpc_sender_config;
 
 /*

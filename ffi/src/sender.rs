@@ -100,6 +100,9 @@ pub struct udpc_sender_config {
     pub key_material_len: usize,
     /// With a key: the session id, random and non-zero, that this run alone uses.
     pub auth_nonce: u64,
+    /// With a key: also encipher every block (`--encrypt`); receivers with the key
+    /// decipher them. Without a key, `UDPC_ERR_INVALID`.
+    pub encrypt: bool,
 }
 
 /// What happened (the `kind` of a [`udpc_sender_event`]).
@@ -232,6 +235,7 @@ pub extern "C" fn udpc_sender_config_default(cfg: *mut udpc_sender_config) -> ud
                 key_material: core::ptr::null(),
                 key_material_len: 0,
                 auth_nonce: 0,
+                encrypt: false,
             },
         );
         udpc_result::UDPC_OK
@@ -282,6 +286,7 @@ fn config(c: &udpc_sender_config) -> Result<SenderConfig, udpc_result> {
     s.streaming = c.streaming;
     s.rehello_offset = c.rehello_offset;
     s.auth = authentication(c.key_material, c.key_material_len, c.auth_nonce)?;
+    s.encrypt = c.encrypt;
     Ok(s)
 }
 

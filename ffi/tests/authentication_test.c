@@ -685,6 +685,31 @@ static udpc_result first_from_sender(const uint8_t *key, size_t key_len, uint8_t
     return r;
 }
 
+/* encrypt (--encrypt) enciphers blocks with the session's key: without a key the sender
+ * refuses it; with one, a DATA datagram's trailer says "UCE1". */
+static void test_encrypt_needs_a_key(void)
+{
+    udpc_sender_config sc;
+    udpc_sender *tx = NULL;
+    size_t n;
+    void *mem;
+
+    sender_config(&sc, NULL, 0, 0);
+    CHECK(!sc.encrypt);
+    n = udpc_sender_mem_size(&sc);
+    mem = malloc(n);
+    if (!mem)
+        abort();
+    sc.encrypt = true;
+    CHECK_EQ(udpc_sender_init(mem, n, &sc, 0, &tx), UDPC_ERR_INVALID);
+    CHECK(tx == NULL);
+    sender_config(&sc, KEY_A, sizeof KEY_A, TX_NONCE);
+    sc.encrypt = true;
+    CHECK_EQ(udpc_sender_init(mem, n, &sc, 0, &tx), UDPC_OK);
+    udpc_sender_deinit(tx);
+    free(mem);
+}
+
 static void test_datagrams_carry_the_trailers(void)
 {
     uint8_t buf[2048];
@@ -755,6 +780,7 @@ int main(void)
     test_a_keyed_receiver_refuses_an_unkeyed_sender();
     test_key_settings_refused();
     test_datagrams_carry_the_trailers();
+    test_encrypt_needs_a_key();
     test_texts();
     printf("authentication_test: %d checks, %d failures (libudpcast %s)\n", checks, failures,
            udpc_version());

@@ -123,6 +123,13 @@ fn run(args: &SenderArgs, figures: &mut SenderFigures) -> Outcome {
             Err(e) => return failed(ExitReason::BadOption, e),
         }
     }
+    if args.encrypt && config.auth.is_none() {
+        return failed(
+            ExitReason::BadOption,
+            "--encrypt needs --key-file: the blocks are enciphered with the room's key",
+        );
+    }
+    config.encrypt = args.encrypt;
     let sockets = match open_sockets(args, &chosen, &config) {
         Ok(s) => s,
         Err(e) => return failed(ExitReason::SocketError, e),

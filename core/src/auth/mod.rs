@@ -14,6 +14,9 @@
 //! receiver → sender  (44 bytes):  "UCA1" | session u64 | nonce u64 | counter u64 | tag[16]
 //! ```
 //!
+//! A sender's trailer starts with "UCE1" instead when the block before it is enciphered
+//! (`--encrypt`, [`encryption`]).
+//!
 //! All integers are big-endian. `tag` = BLAKE3-keyed(direction key, every byte before the
 //! tag)[..16]; a CONNECT_REPLY's tag also covers the nonce of the receiver it answers, which
 //! is how a receiver knows the reply (and so the session) is fresh rather than replayed
@@ -22,10 +25,12 @@
 //! The state machines decide what to seal and what to accept; this module only seals and
 //! checks bytes. It never panics and never allocates.
 
+pub mod encryption;
 mod replay;
 #[cfg(test)]
 mod tests;
 
+pub use encryption::MAX_ENCIPHERED_MESSAGE;
 pub use replay::ReplayWindow;
 
 use crate::wire::Opcode;
@@ -33,6 +38,9 @@ use core::fmt;
 
 /// The first four bytes of every authentication trailer.
 pub const MAGIC: [u8; 4] = *b"UCA1";
+
+/// The first four bytes of a sender's trailer after an enciphered block (`--encrypt`).
+pub const ENCIPHERED_MAGIC: [u8; 4] = *b"UCE1";
 
 /// Bytes of a tag.
 pub const TAG_LEN: usize = 16;
@@ -50,6 +58,7 @@ const KEY_FILE_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: key 
 const TO_RECEIVERS_CONTEXT: &str =
     "udpcast-rs 2026-12 authenticated transfers: sender to receivers";
 const TO_SENDER_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: receivers to sender";
+const BLOCKS_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: block encryption";
 
 /// The key both ends were given (`--key-file`), as 32 bytes derived from the file.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -147,6 +156,7 @@ pub struct SessionKeys {
     session: u64,
     to_receivers: [u8; 32],
     to_sender: [u8; 32],
+    blocks: [u8; 32],
 }
 
 impl fmt::Debug for SessionKeys {
@@ -167,12 +177,57 @@ impl SessionKeys {
             session,
             to_receivers: blake3::derive_key(TO_RECEIVERS_CONTEXT, &material),
             to_sender: blake3::derive_key(TO_SENDER_CONTEXT, &material),
+            blocks: blake3::derive_key(BLOCKS_CONTEXT, &material),
         }
     }
 
     /// The session these keys belong to.
     pub fn session(&self) -> u64 {
         self.session
+    }
+
+    /// [`seal_from_sender`](Self::seal_from_sender) for `--encrypt`: a DATA or FEC block is
+    /// enciphered first and the trailer says so; other messages are sealed as they are.
+    pub fn seal_enciphered_from_sender(
+        &self,
+        counter: u64,
+        reply_to: Option<u64>,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
+        let message = buf.get_mut(..len)?;
+        if !encryption::carries_block(message) {
+            return self.seal_from_sender(counter, reply_to, buf, len);
+        }
+        encryption::apply_keystream(&self.blocks, counter, message);
+        let fields = [self.session, counter];
+        seal(
+            &self.to_receivers,
+            &ENCIPHERED_MAGIC,
+            &fields,
+            reply_to,
+            buf,
+            len,
+        )
+    }
+
+    /// The message of a verified sender datagram whose block is enciphered, deciphered into
+    /// `out`; `None` if it is not a DATA or FEC message or does not fit `out` (no sender of
+    /// ours seals such a datagram).
+    pub fn decipher<'o>(
+        &self,
+        datagram: &[u8],
+        trailer: &SenderTrailer,
+        out: &'o mut [u8],
+    ) -> Option<&'o [u8]> {
+        let message = datagram.get(..trailer.message_len)?;
+        let plain = out.get_mut(..message.len())?;
+        if !encryption::carries_block(message) {
+            return None;
+        }
+        plain.copy_from_slice(message);
+        encryption::apply_keystream(&self.blocks, trailer.counter, plain);
+        Some(plain)
     }
 
     /// Appends the sender's trailer to the `len` bytes of message at the start of `buf`;
@@ -186,7 +241,7 @@ impl SessionKeys {
         len: usize,
     ) -> Option<usize> {
         let fields = [self.session, counter];
-        seal(&self.to_receivers, &fields, reply_to, buf, len)
+        seal(&self.to_receivers, &MAGIC, &fields, reply_to, buf, len)
     }
 
     /// Checks a sender's datagram (whose trailer [`SenderTrailer::parse`] read) against
@@ -211,7 +266,7 @@ impl SessionKeys {
         len: usize,
     ) -> Option<usize> {
         let fields = [self.session, nonce, counter];
-        seal(&self.to_sender, &fields, None, buf, len)
+        seal(&self.to_sender, &MAGIC, &fields, None, buf, len)
     }
 
     /// Checks a receiver's datagram against these keys.
@@ -244,6 +299,8 @@ pub struct SenderTrailer {
     pub session: u64,
     /// Its counter: every datagram of a session has a new one.
     pub counter: u64,
+    /// The block before it is enciphered (`--encrypt`).
+    pub enciphered: bool,
 }
 
 impl SenderTrailer {
@@ -254,13 +311,16 @@ impl SenderTrailer {
             .checked_sub(SENDER_TRAILER_LEN)
             .ok_or(AuthError::Unauthenticated)?;
         let t = &datagram[message_len..];
-        if t[..4] != MAGIC {
-            return Err(AuthError::Unauthenticated);
-        }
+        let enciphered = match &t[..4] {
+            m if m == MAGIC => false,
+            m if m == ENCIPHERED_MAGIC => true,
+            _ => return Err(AuthError::Unauthenticated),
+        };
         Ok(SenderTrailer {
             message_len,
             session: be_u64(&t[4..12]),
             counter: be_u64(&t[12..20]),
+            enciphered,
         })
     }
 }
@@ -299,9 +359,10 @@ impl ReceiverTrailer {
     }
 }
 
-/// Writes magic, `fields` and the tag after the `len` bytes of message in `buf`.
+/// Writes `magic`, `fields` and the tag after the `len` bytes of message in `buf`.
 fn seal(
     key: &[u8; 32],
+    magic: &[u8; 4],
     fields: &[u64],
     reply_to: Option<u64>,
     buf: &mut [u8],
@@ -310,7 +371,7 @@ fn seal(
     let at = len.checked_add(MAGIC.len() + 8 * fields.len())?;
     let end = at.checked_add(TAG_LEN)?;
     let out = buf.get_mut(..end)?;
-    out[len..len + MAGIC.len()].copy_from_slice(&MAGIC);
+    out[len..len + MAGIC.len()].copy_from_slice(magic);
     for (i, field) in fields.iter().enumerate() {
         let start = len + MAGIC.len() + 8 * i;
         out[start..start + 8].copy_from_slice(&field.to_be_bytes());

@@ -116,3 +116,59 @@ fn the_replay_window_takes_each_counter_once() {
     assert!(window.accept(u64::MAX));
     assert!(!window.accept(u64::MAX));
 }
+
+#[test]
+fn an_enciphered_block_verifies_deciphers_and_any_flipped_bit_fails() {
+    let keys = SessionKeys::derive(&key(3), 99);
+    let mut message = [0u8; 16 + 100];
+    message[..2].copy_from_slice(&[0, 8]);
+    for (i, b) in message[16..].iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    let mut buf = [0u8; 256];
+    buf[..message.len()].copy_from_slice(&message);
+    let len = keys
+        .seal_enciphered_from_sender(5, None, &mut buf, message.len())
+        .unwrap();
+    assert_eq!(len, message.len() + SENDER_TRAILER_LEN);
+    // The header stays readable, the block does not.
+    assert_eq!(buf[..16], message[..16]);
+    assert_ne!(buf[16..message.len()], message[16..]);
+    let trailer = SenderTrailer::parse(&buf[..len]).unwrap();
+    assert!(trailer.enciphered);
+    assert_eq!(keys.verify_from_sender(&buf[..len], &trailer, 0), Ok(()));
+    let mut plain = [0u8; MAX_ENCIPHERED_MESSAGE];
+    assert_eq!(
+        keys.decipher(&buf[..len], &trailer, &mut plain),
+        Some(&message[..])
+    );
+    // Another counter gives another ciphertext for the same block.
+    let mut again = [0u8; 256];
+    again[..message.len()].copy_from_slice(&message);
+    keys.seal_enciphered_from_sender(6, None, &mut again, message.len())
+        .unwrap();
+    assert_ne!(again[16..message.len()], buf[16..message.len()]);
+    for byte in 0..len {
+        buf[byte] ^= 0x10;
+        let result = SenderTrailer::parse(&buf[..len])
+            .and_then(|t| keys.verify_from_sender(&buf[..len], &t, 0));
+        assert!(result.is_err(), "byte {byte}");
+        buf[byte] ^= 0x10;
+    }
+}
+
+#[test]
+fn control_messages_are_not_enciphered() {
+    let keys = SessionKeys::derive(&key(3), 99);
+    let hello = [5u8, 0, 1, 2, 3, 4, 5, 6];
+    let mut buf = [0u8; 128];
+    buf[..hello.len()].copy_from_slice(&hello);
+    let len = keys
+        .seal_enciphered_from_sender(1, None, &mut buf, hello.len())
+        .unwrap();
+    assert_eq!(buf[..hello.len()], hello);
+    let trailer = SenderTrailer::parse(&buf[..len]).unwrap();
+    assert!(!trailer.enciphered);
+    let mut plain = [0u8; MAX_ENCIPHERED_MESSAGE];
+    assert_eq!(keys.decipher(&buf[..len], &trailer, &mut plain), None);
+}

@@ -36,11 +36,13 @@ impl ReceiverAuth {
 
     /// The message inside `datagram` if it is authentic, of the session we are in (when
     /// `connected`) and new; before we are connected any authentic session is taken as the
-    /// one to answer, since only a CONNECT_REPLY covering our nonce can connect us.
+    /// one to answer, since only a CONNECT_REPLY covering our nonce can connect us. An
+    /// enciphered block (`--encrypt`) is deciphered into `plain`.
     pub(super) fn open<'d>(
         &mut self,
         datagram: &'d [u8],
         connected: bool,
+        plain: &'d mut [u8],
     ) -> Result<&'d [u8], AuthError> {
         let trailer = SenderTrailer::parse(datagram)?;
         if trailer.session != self.keys.session() {
@@ -66,6 +68,14 @@ impl ReceiverAuth {
             }
         }
         self.authentic_seen = true;
+        if trailer.enciphered {
+            // Our senders encipher only blocks that fit: anything else is refused as a
+            // forgery would be, though its tag held.
+            return self
+                .keys
+                .decipher(datagram, &trailer, plain)
+                .ok_or(AuthError::BadTag);
+        }
         Ok(&datagram[..trailer.message_len])
     }
 

@@ -262,7 +262,12 @@ impl<'s> Receiver<'s> {
             return;
         }
         let connected = self.session.is_some();
-        let datagram = match self.auth.as_mut().map(|a| a.open(datagram, connected)) {
+        let mut plain = [0u8; crate::auth::MAX_ENCIPHERED_MESSAGE];
+        let opened = self
+            .auth
+            .as_mut()
+            .map(|a| a.open(datagram, connected, &mut plain));
+        let datagram = match opened {
             None if !connected && authentication::sealed_announcement(datagram) => {
                 self.fail(ReceiverError::KeyRequired);
                 return;

@@ -34,10 +34,12 @@ pub(super) struct SenderAuth {
     windows: heapless::Vec<(u64, ReplayWindow), REMEMBERED_RECEIVERS>,
     /// The entry to forget next when `windows` is full.
     oldest: usize,
+    /// `--encrypt`: blocks are enciphered.
+    encrypt: bool,
 }
 
 impl SenderAuth {
-    pub(super) fn new(settings: Authentication) -> Self {
+    pub(super) fn new(settings: Authentication, encrypt: bool) -> Self {
         SenderAuth {
             keys: SessionKeys::derive(&settings.key, settings.nonce),
             first_contact: SessionKeys::derive(&settings.key, 0),
@@ -45,6 +47,7 @@ impl SenderAuth {
             last_report: None,
             windows: heapless::Vec::new(),
             oldest: 0,
+            encrypt,
         }
     }
 
@@ -93,7 +96,12 @@ impl SenderAuth {
         len: usize,
     ) -> Option<usize> {
         self.counter += 1;
-        self.keys.seal_from_sender(self.counter, reply_to, buf, len)
+        if self.encrypt {
+            self.keys
+                .seal_enciphered_from_sender(self.counter, reply_to, buf, len)
+        } else {
+            self.keys.seal_from_sender(self.counter, reply_to, buf, len)
+        }
     }
 
     /// Whether a drop from `from` is worth an event: a new address, or a while since.

@@ -72,6 +72,9 @@ pub struct SenderConfig {
     /// id. Receivers without the key (udpcast's among them) are refused, and blocks shrink
     /// to [`AUTH_MAX_BLOCK_SIZE`](super::AUTH_MAX_BLOCK_SIZE) so datagrams still fit.
     pub auth: Option<crate::auth::Authentication>,
+    /// `--encrypt`: with `auth`, the blocks of DATA and FEC datagrams are enciphered
+    /// (`crate::auth::encryption`); receivers with the key decipher them.
+    pub encrypt: bool,
     /// `--rexmit-hello-interval`; `None` (or zero) sends one HELLO only, except that
     /// async and autostart repeat it every second (§3.1).
     pub hello_interval: Option<Duration>,
@@ -122,6 +125,7 @@ impl SenderConfig {
             max_bitrate: None,
             autorate: false,
             auth: None,
+            encrypt: false,
             hello_interval: None,
             autostart: 0,
             min_receivers: 0,

@@ -252,7 +252,7 @@ impl<'s> Sender<'s> {
             fec,
             verification: None,
             reqack_trailers: false,
-            auth: config.auth.map(SenderAuth::new),
+            auth: config.auth.map(|a| SenderAuth::new(a, config.encrypt)),
             reply_to: None,
             stats: SenderStats {
                 slice_size,
@@ -1322,6 +1322,8 @@ fn validate(config: &mut SenderConfig) -> Result<(), SenderError> {
     }
     if config.auth.is_some() {
         config.block_size = config.block_size.min(AUTH_MAX_BLOCK_SIZE);
+    } else if config.encrypt {
+        return Err(SenderError::InvalidConfig("--encrypt needs --key-file"));
     }
     // udpcast rounds the block size down to a multiple of 4.
     config.block_size -= config.block_size % 4;

@@ -6,7 +6,7 @@ use crate::input::Input;
 use std::collections::BTreeSet;
 use udpcast_core::auth::{
     AuthError, KeyError, PreSharedKey, ReceiverTrailer, ReplayWindow, SenderTrailer, SessionKeys,
-    MAGIC, MIN_KEY_MATERIAL, RECEIVER_TRAILER_LEN, SENDER_TRAILER_LEN, TAG_LEN,
+    ENCIPHERED_MAGIC, MAGIC, MIN_KEY_MATERIAL, RECEIVER_TRAILER_LEN, SENDER_TRAILER_LEN, TAG_LEN,
 };
 use udpcast_core::wire::Opcode;
 
@@ -23,25 +23,36 @@ fn be_u64(d: &[u8], at: usize) -> u64 {
 }
 
 /// The parsers read the fields at the offsets of the format, and refuse exactly what is too
-/// short or lacks the magic.
+/// short or lacks the magic (a sender's trailer may also start with the enciphered one).
 fn check_parsers(d: &[u8]) {
-    let magic_at = |len: usize| {
+    let magic_at = |len: usize, magics: &[[u8; 4]]| {
         d.len()
             .checked_sub(len)
-            .filter(|&at| d[at..at + 4] == MAGIC)
+            .filter(|&at| magics.iter().any(|m| d[at..at + 4] == *m))
     };
-    match (SenderTrailer::parse(d), magic_at(SENDER_TRAILER_LEN)) {
+    let sender_magics = [MAGIC, ENCIPHERED_MAGIC];
+    match (
+        SenderTrailer::parse(d),
+        magic_at(SENDER_TRAILER_LEN, &sender_magics),
+    ) {
         (Ok(t), Some(at)) => {
             assert_eq!(t.message_len, at);
             assert_eq!(
-                (t.session, t.counter),
-                (be_u64(d, at + 4), be_u64(d, at + 12))
+                (t.session, t.counter, t.enciphered),
+                (
+                    be_u64(d, at + 4),
+                    be_u64(d, at + 12),
+                    d[at..at + 4] == ENCIPHERED_MAGIC
+                )
             );
         }
         (Err(AuthError::Unauthenticated), None) => {}
         (result, at) => panic!("SenderTrailer::parse gave {result:?}, magic at {at:?}"),
     }
-    match (ReceiverTrailer::parse(d), magic_at(RECEIVER_TRAILER_LEN)) {
+    match (
+        ReceiverTrailer::parse(d),
+        magic_at(RECEIVER_TRAILER_LEN, &[MAGIC]),
+    ) {
         (Ok(t), Some(at)) => {
             assert_eq!(t.message_len, at);
             let fields = (be_u64(d, at + 4), be_u64(d, at + 12), be_u64(d, at + 20));
@@ -58,6 +69,7 @@ fn assert_forgery(d: &[u8], session: u64, nonce: u64, claimed: u64) {
     for s in [session, 0, claimed] {
         let keys = SessionKeys::derive(&key, s);
         let fake = SenderTrailer {
+            enciphered: false,
             message_len: d.len(),
             session: s,
             counter: claimed,

@@ -52,6 +52,7 @@ enum Opt {
     Kill,
     StatsJson,
     KeyFile,
+    Encrypt,
     Name,
     Sha256,
     NoVerify,
@@ -181,6 +182,7 @@ const SPECS: &[Spec<Opt>] = &[
     opt(Opt::Kill, &["kill"], Some('K'), Flag),
     opt(Opt::StatsJson, &["stats-json"], None, Value),
     opt(Opt::KeyFile, &["key-file"], None, Value),
+    opt(Opt::Encrypt, &["encrypt"], None, Flag),
     opt(Opt::Name, &["name"], None, Value),
     opt(Opt::Sha256, &["sha256"], None, Flag),
     opt(Opt::NoVerify, &["no-verify"], None, Flag),
@@ -308,6 +310,8 @@ pub struct SenderArgs {
     pub no_verify: bool,
     /// `--key-file` (ours): authenticated transfers with the key in this file.
     pub key_file: Option<PathBuf>,
+    /// `--encrypt` (ours): with `--key-file`, encipher the blocks too.
+    pub encrypt: bool,
 }
 
 /// The usage line.
@@ -320,7 +324,8 @@ pub const USAGE: &str = "udp-sender [--file file] [--full-duplex] [--half-duplex
 [--autostart n] [--min-receivers n] [--min-wait sec] [--max-wait sec] [--start-timeout sec] \
 [--retries-until-drop n] [--drop-timeout sec] [--nokbd] [--streaming] [--rehello-offset n] \
 [--sendbuf size] [--stat-period ms] [--daemon-mode] [--pid-file file] [--kill] \
-[--stats-json file] [--name name] [--sha256] [--no-verify] [--key-file file] [--license] [--help] [--version]";
+[--stats-json file] [--name name] [--sha256] [--no-verify] [--key-file file] [--encrypt] [--license] \
+[--help] [--version]";
 
 /// Every option `udp-sender` knows, as its manual page and shell completions must list it.
 pub fn option_names() -> Vec<Names> {
@@ -391,6 +396,7 @@ pub fn parse_sender_args(
             Opt::Kill => kill = true,
             Opt::StatsJson => a.stats_json = Some(value.into()),
             Opt::KeyFile => a.key_file = Some(value.into()),
+            Opt::Encrypt => a.encrypt = true,
             Opt::Name => {
                 if udpcast_core::extension::StreamName::new(v).is_err() {
                     return Err(UsageError::BadValue(name.clone(), value));
