@@ -10,6 +10,8 @@
 #                                                 default) against --no-verify
 #   bench/cost.sh auth [SIZE_MB=200] [RUNS=5]     --key-file on every program (issue #14)
 #                                                 against no key (both verified)
+#   bench/cost.sh encrypt [SIZE_MB=200] [RUNS=5]  --key-file and the sender's --encrypt
+#                                                 against no key
 #
 # The transfer time is the sender's wall time minus the 2 s it waits after the last
 # receiver connected (--min-receivers rule, PROTOCOL.md §3.2).
@@ -18,7 +20,7 @@ WHAT=${1:-}
 SIZE_MB=${2:-200}
 RUNS=${3:-5}
 case $WHAT in
-verify | auth) ;;
+verify | auth | encrypt) ;;
 *) sed -n '/^#   bench\/cost.sh/,/^#$/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 cd "$(dirname "$0")/.."
@@ -36,9 +38,12 @@ head -c 32 /dev/urandom > "$W/key"
 if [ "$WHAT" = verify ]; then
   WITH_TX=() WITH_RX=() PLAIN_TX=(--no-verify) PLAIN_RX=()
   WITH=verified PLAIN=plain
-else
+elif [ "$WHAT" = auth ]; then
   WITH_TX=(--key-file "$W/key") WITH_RX=(--key-file "$W/key") PLAIN_TX=() PLAIN_RX=()
   WITH=keyed PLAIN=unkeyed
+else
+  WITH_TX=(--key-file "$W/key" --encrypt) WITH_RX=(--key-file "$W/key") PLAIN_TX=() PLAIN_RX=()
+  WITH=encrypted PLAIN=unkeyed
 fi
 want=$(sha256sum < "$W/in")
 

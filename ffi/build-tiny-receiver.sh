@@ -29,7 +29,7 @@ CARGO_PROFILE_RELEASE_LTO=true \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
 CARGO_PROFILE_RELEASE_DEBUG=false \
 CARGO_PROFILE_RELEASE_STRIP=false \
-    cargo rustc -q -p udpcast-ffi --lib --crate-type staticlib --release --features no-std,small-tables,portable-mac \
+    cargo rustc -q -p udpcast-ffi --lib --crate-type staticlib --release --features no-std,small-tables \
     --target "$target" --target-dir "$out"
 
 musl-gcc -std=c99 -Wall -Wextra -Werror -pedantic -Os \

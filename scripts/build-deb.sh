@@ -89,12 +89,12 @@ EOF
 # The programs link Rust crates from crates.io and the Rust standard library statically,
 # and udpcast-tiny-receiver also musl: each gets a paragraph of its own, from cargo's view
 # of what the two packages link (build-time-only crates: proc macros, are left out).
-# blake3 also offers "Apache-2.0 WITH LLVM-exception" beside plain Apache-2.0; we take it
-# under the plain one, so that alternative is left out.
+# A crate that also offers "Apache-2.0 WITH LLVM-exception" beside plain Apache-2.0 is
+# taken under the plain one, so that alternative is left out.
 debian_license() { # SPDX expression -> Debian copyright short names
     echo "$1" | sed -e 's/ OR Apache-2\.0 WITH LLVM-exception//' \
         -e 's/ OR / or /g; s/ AND / and /g; s/(//g; s/)//g' \
-        -e 's/\bMIT\([^-]\|$\)/Expat\1/g; s/BSD-2-Clause/BSD-2-clause/g; s/GPL-2\.0-or-later/GPL-2+/g'
+        -e 's/\bMIT\([^-]\|$\)/Expat\1/g; s/BSD-2-Clause/BSD-2-clause/g; s/BSD-3-Clause/BSD-3-clause/g; s/GPL-2\.0-or-later/GPL-2+/g'
 }
 crates=$(cargo tree -q -p udpcast-cli -p udpcast-ffi -e normal,no-proc-macro --prefix none \
     -f '{p}|{l}|{r}' --target x86_64-unknown-linux-gnu | sed 's/ (\*)$//' | sort -u |
@@ -208,6 +208,34 @@ EOF
  2. Redistributions in binary form must reproduce the above copyright
     notice, this list of conditions and the following disclaimer in the
     documentation and/or other materials provided with the distribution.
+ .
+ THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
+ AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+ IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+ ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE
+ LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR
+ CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
+ SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS
+ INTERRUPTION) HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN
+ CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE)
+ ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE
+ POSSIBILITY OF SUCH DAMAGE.
+EOF
+        ;;
+        BSD-3-clause) cat <<'EOF'
+ Redistribution and use in source and binary forms, with or without
+ modification, are permitted provided that the following conditions are met:
+ .
+ 1. Redistributions of source code must retain the above copyright notice,
+    this list of conditions and the following disclaimer.
+ .
+ 2. Redistributions in binary form must reproduce the above copyright
+    notice, this list of conditions and the following disclaimer in the
+    documentation and/or other materials provided with the distribution.
+ .
+ 3. Neither the name of the copyright holder nor the names of its
+    contributors may be used to endorse or promote products derived from
+    this software without specific prior written permission.
  .
  THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
  AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE

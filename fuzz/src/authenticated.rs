@@ -1,4 +1,4 @@
-//! `authenticated`: authenticated transfers (`udpcast_core::auth`, a BLAKE3 tag on every
+//! `authenticated`: authenticated transfers (`udpcast_core::auth`, an HMAC-SHA-256 tag on every
 //! datagram) at two levels, chosen by the first byte of the input.
 //!
 //! Decoders (mode 0): arbitrary bytes through the trailer parsers and both verify

@@ -2,10 +2,10 @@
 //! programs that hold the same pre-shared key, every datagram in both directions ends in a
 //! trailer with a MAC over everything before it, keyed per session and per direction.
 //!
-//! The MAC is BLAKE3 in keyed mode, cut to 16 bytes; the keys come from BLAKE3's key
+//! The MAC is HMAC-SHA-256 cut to 16 bytes ([`mac`]); the keys come from HKDF-style
 //! derivation over the pre-shared key and the sender's random session id. Nothing here is
-//! cryptography of our own: it only lays out bytes for the `blake3` crate and compares tags
-//! with `constant_time_eq`.
+//! cryptography of our own: it only lays out bytes for the `hmac`, `sha2` and `chacha20`
+//! crates and compares tags with `constant_time_eq`.
 //!
 //! Wire format (appended after the udpcast message and any verified-transfers trailer):
 //!
@@ -17,7 +17,7 @@
 //! A sender's trailer starts with "UCE1" instead when the block before it is enciphered
 //! (`--encrypt`, [`encryption`]).
 //!
-//! All integers are big-endian. `tag` = BLAKE3-keyed(direction key, every byte before the
+//! All integers are big-endian. `tag` = HMAC-SHA-256(direction key, every byte before the
 //! tag)[..16]; a CONNECT_REPLY's tag also covers the nonce of the receiver it answers, which
 //! is how a receiver knows the reply (and so the session) is fresh rather than replayed
 //! from an earlier run. A receiver that has not yet heard the sender uses session 0.
@@ -26,6 +26,7 @@
 //! checks bytes. It never panics and never allocates.
 
 pub mod encryption;
+mod mac;
 mod replay;
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,8 @@ const TO_RECEIVERS_CONTEXT: &str =
     "udpcast-rs 2026-12 authenticated transfers: sender to receivers";
 const TO_SENDER_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: receivers to sender";
 const BLOCKS_CONTEXT: &str = "udpcast-rs 2026-12 authenticated transfers: block encryption";
+/// The longest context: each is HMAC's key or part of its message, and fits a block.
+const LONGEST_CONTEXT: usize = KEY_FILE_CONTEXT.len();
 
 /// The key both ends were given (`--key-file`), as 32 bytes derived from the file.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -71,7 +74,7 @@ impl PreSharedKey {
         if material.len() < MIN_KEY_MATERIAL {
             return Err(KeyError::TooShort(material.len()));
         }
-        Ok(PreSharedKey(blake3::derive_key(KEY_FILE_CONTEXT, material)))
+        Ok(PreSharedKey(mac::extract(KEY_FILE_CONTEXT, material)))
     }
 }
 
@@ -150,12 +153,12 @@ impl fmt::Display for AuthError {
     }
 }
 
-/// The two direction keys of one session.
-#[derive(Clone, Copy)]
+/// The keys of one session: one per direction, and the one of enciphered blocks.
+#[derive(Clone)]
 pub struct SessionKeys {
     session: u64,
-    to_receivers: [u8; 32],
-    to_sender: [u8; 32],
+    to_receivers: mac::TagKey,
+    to_sender: mac::TagKey,
     blocks: [u8; 32],
 }
 
@@ -170,14 +173,12 @@ impl fmt::Debug for SessionKeys {
 impl SessionKeys {
     /// The keys of `session` under `key`.
     pub fn derive(key: &PreSharedKey, session: u64) -> Self {
-        let mut material = [0u8; 40];
-        material[..32].copy_from_slice(&key.0);
-        material[32..].copy_from_slice(&session.to_be_bytes());
+        let tag_key = |context| mac::TagKey::new(&mac::expand(&key.0, context, session));
         SessionKeys {
             session,
-            to_receivers: blake3::derive_key(TO_RECEIVERS_CONTEXT, &material),
-            to_sender: blake3::derive_key(TO_SENDER_CONTEXT, &material),
-            blocks: blake3::derive_key(BLOCKS_CONTEXT, &material),
+            to_receivers: tag_key(TO_RECEIVERS_CONTEXT),
+            to_sender: tag_key(TO_SENDER_CONTEXT),
+            blocks: mac::expand(&key.0, BLOCKS_CONTEXT, session),
         }
     }
 
@@ -361,7 +362,7 @@ impl ReceiverTrailer {
 
 /// Writes `magic`, `fields` and the tag after the `len` bytes of message in `buf`.
 fn seal(
-    key: &[u8; 32],
+    key: &mac::TagKey,
     magic: &[u8; 4],
     fields: &[u64],
     reply_to: Option<u64>,
@@ -376,31 +377,20 @@ fn seal(
         let start = len + MAGIC.len() + 8 * i;
         out[start..start + 8].copy_from_slice(&field.to_be_bytes());
     }
-    let tag = tag(key, &out[..at], reply_to);
+    let tag = key.tag(&out[..at], reply_to);
     out[at..].copy_from_slice(&tag);
     Some(end)
 }
 
 /// Whether the tag at the end of `datagram` is the one `key` gives.
-fn verify(key: &[u8; 32], datagram: &[u8], reply_to: Option<u64>) -> Result<(), AuthError> {
+fn verify(key: &mac::TagKey, datagram: &[u8], reply_to: Option<u64>) -> Result<(), AuthError> {
     let (covered, given) = split_tag(datagram).ok_or(AuthError::Unauthenticated)?;
-    let expected = tag(key, covered, reply_to);
+    let expected = key.tag(covered, reply_to);
     if constant_time_eq::constant_time_eq_16(&expected, given) {
         Ok(())
     } else {
         Err(AuthError::BadTag)
     }
-}
-
-fn tag(key: &[u8; 32], covered: &[u8], reply_to: Option<u64>) -> [u8; TAG_LEN] {
-    let mut hasher = blake3::Hasher::new_keyed(key);
-    hasher.update(covered);
-    if let Some(nonce) = reply_to {
-        hasher.update(&nonce.to_be_bytes());
-    }
-    let mut out = [0u8; TAG_LEN];
-    out.copy_from_slice(&hasher.finalize().as_bytes()[..TAG_LEN]);
-    out
 }
 
 fn split_tag(datagram: &[u8]) -> Option<(&[u8], &[u8; TAG_LEN])> {

@@ -172,3 +172,18 @@ fn control_messages_are_not_enciphered() {
     let mut plain = [0u8; MAX_ENCIPHERED_MESSAGE];
     assert_eq!(keys.decipher(&buf[..len], &trailer, &mut plain), None);
 }
+
+/// RFC 4231, test case 2: the MAC is standard HMAC-SHA-256 (a short key, zero-padded).
+#[test]
+fn the_mac_is_hmac_sha256() {
+    let mut key = [0u8; 32];
+    key[..4].copy_from_slice(b"Jefe");
+    let tag = mac::TagKey::new(&key).tag(b"what do ya want for nothing?", None);
+    assert_eq!(
+        tag,
+        [
+            0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95,
+            0x75, 0xc7
+        ]
+    );
+}
