@@ -2,7 +2,7 @@
 //! programs that hold the same pre-shared key, every datagram in both directions ends in a
 //! trailer with a MAC over everything before it, keyed per session and per direction.
 //!
-//! The MAC is HMAC-SHA-256 cut to 16 bytes ([`mac`]); the keys come from HKDF-style
+//! The MAC is HMAC-SHA-256 cut to 16 bytes (`mac.rs`); the keys come from HKDF-style
 //! derivation over the pre-shared key and the sender's random session id. Nothing here is
 //! cryptography of our own: it only lays out bytes for the `hmac`, `sha2` and `chacha20`
 //! crates and compares tags with `constant_time_eq`.
