@@ -3,7 +3,8 @@
 //! (raw socket: `udpcast-spoof`), replays and tampers with what it sniffs, and every one is
 //! dropped and counted while the copies stay byte-identical; Debian's udpcast cannot join
 //! either way, a wrong key is refused on both sides with the reason, and a key file too
-//! short is a usage error. The tiny receiver takes part with the same file.
+//! short is a usage error. The tiny receiver takes part with the same file. With
+//! `--encrypt`, a capture on the wire finds no block in the clear.
 //!
 //! These tests need root (they skip loudly otherwise, and fail under
 //! `UDPCAST_REQUIRE_LAB=1`) and Debian's udpcast. Every process is bounded by a time limit.
