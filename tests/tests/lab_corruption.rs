@@ -12,7 +12,7 @@
 use std::fs::File;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use udpcast_core::addressing;
 use udpcast_tests::corrupt::{self, CORRUPT_LEN, CORRUPT_OFFSET, CORRUPT_XOR};
 use udpcast_tests::lab::{self, Host, Lab, DEFAULT_PORTBASE};
+use udpcast_tests::raw_udp::RawUdp;
 
 const BLOCK: usize = 1456;
 const DATA_BLOCKS: u32 = 1000;
@@ -242,87 +243,20 @@ fn a_share_of_data_toward_one_host_arrives_damaged_and_its_other_copies_intact()
     assert_share(&tallies[1], 0.0, 0.0, "host 2 (not damaged)");
 }
 
-/// A raw IPv4 UDP socket of the sender that sends `[UDP header][data]` with a checksum
-/// computed here: unlike a normal socket's datagrams on veth (partial checksum, completed
-/// by nobody and trusted by the receiver), these carry the full checksum, as frames from a
-/// real network would, and the receiving kernel verifies it.
-fn raw_udp_socket() -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall; the result is checked before it is owned.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_UDP) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn send_with_full_checksum(fd: &OwnedFd, from: SocketAddrV4, to: SocketAddrV4, data: &[u8]) {
-    let len = (8 + data.len()) as u16;
-    let mut udp = Vec::with_capacity(usize::from(len));
-    udp.extend_from_slice(&from.port().to_be_bytes());
-    udp.extend_from_slice(&to.port().to_be_bytes());
-    udp.extend_from_slice(&len.to_be_bytes());
-    udp.extend_from_slice(&[0, 0]);
-    udp.extend_from_slice(data);
-    // RFC 768: one's complement sum over the pseudo-header and the datagram.
-    let mut pseudo = Vec::new();
-    pseudo.extend_from_slice(&from.ip().octets());
-    pseudo.extend_from_slice(&to.ip().octets());
-    pseudo.extend_from_slice(&[0, libc::IPPROTO_UDP as u8]);
-    pseudo.extend_from_slice(&len.to_be_bytes());
-    let mut sum: u32 = pseudo
-        .chunks(2)
-        .chain(udp.chunks(2))
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    let check = match !(sum as u16) {
-        0 => 0xffff,
-        c => c,
-    };
-    udp[6..8].copy_from_slice(&check.to_be_bytes());
-    let addr = libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 0,
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*to.ip()).to_be(),
-        },
-        sin_zero: [0; 8],
-    };
-    // SAFETY: buffer and address are live and their lengths are theirs.
-    let n = unsafe {
-        libc::sendto(
-            fd.as_raw_fd(),
-            udp.as_ptr().cast(),
-            udp.len(),
-            0,
-            (&addr as *const libc::sockaddr_in).cast(),
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        n,
-        udp.len() as isize,
-        "raw sendto: {}",
-        io::Error::last_os_error()
-    );
-}
-
 #[test]
 fn damaged_datagrams_with_a_full_checksum_still_reach_the_socket() {
     let Some(lab) = lab(2) else { return };
     let (tx, rx) = (lab.host(0), lab.host(1));
     let socket = in_host(rx, || UdpSocket::bind((rx.addr(), DEFAULT_PORTBASE))).unwrap();
     let receiver = spawn_receiver(socket);
-    let raw = in_host(tx, raw_udp_socket).unwrap();
+    // Raw, so the datagrams carry the full checksum the receiving kernel verifies.
+    let raw = in_host(tx, RawUdp::open).unwrap();
 
     let rule = corrupt::corrupt_data_payloads(&lab, 1, 1000).unwrap();
     let from = SocketAddrV4::new(tx.addr(), DEFAULT_PORTBASE + 1);
     let to = SocketAddrV4::new(rx.addr(), DEFAULT_PORTBASE);
     for seq in 0..SENT {
-        send_with_full_checksum(&raw, from, to, &datagram(seq));
+        raw.send(from, to, &datagram(seq)).expect("raw sendto");
         if seq % 16 == 15 {
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -12,8 +12,8 @@ use crate::wire::{Opcode, BLOCK_HEADER_LEN};
 use chacha20::cipher::{KeyIvInit, StreamCipher};
 
 /// The longest message a receiver deciphers: a DATA or FEC header and the largest block an
-/// authenticated sender sends (1456 bytes less the sender's trailer).
-pub const MAX_ENCIPHERED_MESSAGE: usize = BLOCK_HEADER_LEN + 1456 - super::SENDER_TRAILER_LEN;
+/// authenticated sender sends.
+pub const MAX_ENCIPHERED_MESSAGE: usize = BLOCK_HEADER_LEN + super::MAX_BLOCK_SIZE as usize;
 
 /// Whether `message` carries a block to encipher: a DATA or FEC message.
 pub(super) fn carries_block(message: &[u8]) -> bool {

@@ -49,6 +49,10 @@ pub const TAG_LEN: usize = 16;
 /// Bytes a sender's trailer adds to each of its datagrams (so to each DATA block).
 pub const SENDER_TRAILER_LEN: usize = 4 + 8 + 8 + TAG_LEN;
 
+/// The largest block an authenticated sender sends: udpcast's 1456 less the trailer, so an
+/// authenticated DATA datagram is no longer than a plain one.
+pub const MAX_BLOCK_SIZE: u16 = crate::wire::DEFAULT_BLOCK_SIZE - SENDER_TRAILER_LEN as u16;
+
 /// Bytes a receiver's trailer adds to each of its datagrams.
 pub const RECEIVER_TRAILER_LEN: usize = 4 + 8 + 8 + 8 + TAG_LEN;
 
@@ -307,11 +311,7 @@ pub struct SenderTrailer {
 impl SenderTrailer {
     /// The trailer at the end of `datagram`, if there is one.
     pub fn parse(datagram: &[u8]) -> Result<Self, AuthError> {
-        let message_len = datagram
-            .len()
-            .checked_sub(SENDER_TRAILER_LEN)
-            .ok_or(AuthError::Unauthenticated)?;
-        let t = &datagram[message_len..];
+        let (message_len, t) = split_trailer(datagram, SENDER_TRAILER_LEN)?;
         let enciphered = match &t[..4] {
             m if m == MAGIC => false,
             m if m == ENCIPHERED_MAGIC => true,
@@ -343,11 +343,7 @@ pub struct ReceiverTrailer {
 impl ReceiverTrailer {
     /// The trailer at the end of `datagram`, if there is one.
     pub fn parse(datagram: &[u8]) -> Result<Self, AuthError> {
-        let message_len = datagram
-            .len()
-            .checked_sub(RECEIVER_TRAILER_LEN)
-            .ok_or(AuthError::Unauthenticated)?;
-        let t = &datagram[message_len..];
+        let (message_len, t) = split_trailer(datagram, RECEIVER_TRAILER_LEN)?;
         if t[..4] != MAGIC {
             return Err(AuthError::Unauthenticated);
         }
@@ -358,6 +354,15 @@ impl ReceiverTrailer {
             counter: be_u64(&t[20..28]),
         })
     }
+}
+
+/// Where a trailer of `len` bytes would start in `datagram`, and its bytes.
+fn split_trailer(datagram: &[u8], len: usize) -> Result<(usize, &[u8]), AuthError> {
+    let at = datagram
+        .len()
+        .checked_sub(len)
+        .ok_or(AuthError::Unauthenticated)?;
+    Ok((at, &datagram[at..]))
 }
 
 /// Writes `magic`, `fields` and the tag after the `len` bytes of message in `buf`.

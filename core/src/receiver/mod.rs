@@ -262,26 +262,29 @@ impl<'s> Receiver<'s> {
             return;
         }
         let connected = self.session.is_some();
-        let mut plain = [0u8; crate::auth::MAX_ENCIPHERED_MESSAGE];
-        let opened = self
-            .auth
-            .as_mut()
-            .map(|a| a.open(datagram, connected, &mut plain));
-        let datagram = match opened {
-            None if !connected && authentication::sealed_announcement(datagram) => {
+        let Some(auth) = self.auth.as_mut() else {
+            if !connected && authentication::sealed_announcement(datagram) {
                 self.fail(ReceiverError::KeyRequired);
-                return;
+            } else {
+                self.handle_message(now, from, datagram);
             }
-            None => datagram,
-            Some(Ok(message)) => message,
-            Some(Err(reason)) => {
+            return;
+        };
+        // Room for a deciphered block: only keyed receivers need it.
+        let mut plain = [0u8; crate::auth::MAX_ENCIPHERED_MESSAGE];
+        match auth.open(datagram, connected, &mut plain) {
+            Ok(message) => self.handle_message(now, from, message),
+            Err(reason) => {
                 self.stats.auth_rejected += 1;
-                if self.auth.as_mut().is_some_and(|a| a.first_refusal(reason)) {
+                if auth.first_refusal(reason) {
                     self.event(Event::AuthRejected { from, reason });
                 }
-                return;
             }
-        };
+        }
+    }
+
+    /// A message from a sender's port, authentic if the transfer is authenticated.
+    fn handle_message(&mut self, now: Instant, from: SocketAddrV4, datagram: &[u8]) {
         // A sender that is not heard authentically does not keep us waiting.
         self.last_datagram = now;
         let Ok(message) = Message::parse(datagram) else {

@@ -46,10 +46,8 @@ use pacing::Pacing;
 use participants::{Admission, Participants};
 use verification::Verification;
 
-/// The largest block under `--key-file`: udpcast's 1456 less the trailer, so an
-/// authenticated DATA datagram is no longer than a plain one.
-pub const AUTH_MAX_BLOCK_SIZE: u16 =
-    crate::wire::DEFAULT_BLOCK_SIZE - crate::auth::SENDER_TRAILER_LEN as u16;
+/// The largest block under `--key-file` ([`crate::auth::MAX_BLOCK_SIZE`]).
+pub const AUTH_MAX_BLOCK_SIZE: u16 = crate::auth::MAX_BLOCK_SIZE;
 
 /// Room for the longest control datagram: a REQACK with its bitmap and slice check, or a
 /// CONNECT_REPLY with an identity naming a 255-byte stream.

@@ -18,6 +18,8 @@
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use udpcast_tests::memnet::Rng;
+use udpcast_tests::raw_udp::RawUdp;
 
 /// udpcast's opcodes and the length of each message's fixed part after the opcode.
 const MESSAGES: [(u16, usize); 9] = [
@@ -79,159 +81,32 @@ fn parse_options() -> Result<Options, String> {
     })
 }
 
-/// xorshift64*: the forgeries need variety, not secrecy.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let r = self.next().to_le_bytes();
-            chunk.copy_from_slice(&r[..chunk.len()]);
-        }
-    }
-}
-
-/// A raw IPv4 socket that writes its own headers, so the source can be anybody.
-struct RawSender {
-    fd: libc::c_int,
-}
-
-impl RawSender {
-    fn open() -> Result<Self, String> {
-        // SAFETY: plain socket(2) call; the descriptor is owned by the returned value.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW) };
-        if fd < 0 {
-            return Err(format!(
-                "raw socket: {} (root is needed)",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let one: libc::c_int = 1;
-        // SAFETY: fd is a valid socket and `one` outlives the call.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_BROADCAST,
-                (&one as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        Ok(RawSender { fd })
-    }
-
-    /// Sends `payload` as a UDP datagram from `from` to `to`; whether the kernel took it.
-    fn send(&self, from: SocketAddrV4, to: SocketAddrV4, payload: &[u8]) -> bool {
-        let udp_len = 8 + payload.len();
-        let mut packet = Vec::with_capacity(20 + udp_len);
-        packet.extend_from_slice(&[0x45, 0]);
-        packet.extend_from_slice(&((20 + udp_len) as u16).to_be_bytes());
-        // Identification 0 and checksum 0: the kernel fills both for IP_HDRINCL.
-        packet.extend_from_slice(&[0, 0, 0x40, 0, 64, libc::IPPROTO_UDP as u8, 0, 0]);
-        packet.extend_from_slice(&from.ip().octets());
-        packet.extend_from_slice(&to.ip().octets());
-        packet.extend_from_slice(&from.port().to_be_bytes());
-        packet.extend_from_slice(&to.port().to_be_bytes());
-        packet.extend_from_slice(&(udp_len as u16).to_be_bytes());
-        packet.extend_from_slice(&udp_checksum(from, to, payload).to_be_bytes());
-        packet.extend_from_slice(payload);
-        let addr = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: 0,
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(*to.ip()).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: fd is a valid socket; packet and addr are valid for the lengths given.
-        let n = unsafe {
-            libc::sendto(
-                self.fd,
-                packet.as_ptr().cast(),
-                packet.len(),
-                0,
-                (&addr as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        n == packet.len() as isize
-    }
-}
-
-impl Drop for RawSender {
-    fn drop(&mut self) {
-        // SAFETY: fd is owned by this value and closed once.
-        unsafe { libc::close(self.fd) };
-    }
-}
-
-/// The UDP checksum over the IPv4 pseudo-header (a real one: receivers must not be able
-/// to tell these from genuine datagrams by a missing checksum).
-fn udp_checksum(from: SocketAddrV4, to: SocketAddrV4, payload: &[u8]) -> u16 {
-    let len = (8 + payload.len()) as u16;
-    let mut words: Vec<u8> = Vec::with_capacity(20 + payload.len() + 1);
-    words.extend_from_slice(&from.ip().octets());
-    words.extend_from_slice(&to.ip().octets());
-    words.extend_from_slice(&[0, libc::IPPROTO_UDP as u8]);
-    words.extend_from_slice(&len.to_be_bytes());
-    words.extend_from_slice(&from.port().to_be_bytes());
-    words.extend_from_slice(&to.port().to_be_bytes());
-    words.extend_from_slice(&len.to_be_bytes());
-    words.extend_from_slice(&[0, 0]);
-    words.extend_from_slice(payload);
-    if words.len() % 2 == 1 {
-        words.push(0);
-    }
-    let mut sum: u32 = words
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    match !(sum as u16) {
-        0 => 0xffff,
-        c => c,
-    }
-}
-
 /// A forged message of kind `n` (cycling through [`MESSAGES`]), with random fields, and a
 /// made-up trailer on every other round.
-fn forgery(n: u64, rng: &mut Random) -> Vec<u8> {
+fn forgery(n: u64, rng: &mut Rng) -> Vec<u8> {
     let (opcode, body) = MESSAGES[(n % MESSAGES.len() as u64) as usize];
     let mut msg = opcode.to_be_bytes().to_vec();
-    let start = msg.len();
-    msg.resize(start + body, 0);
-    rng.fill(&mut msg[start..]);
+    msg.extend(rng.bytes(body));
     if (n / MESSAGES.len() as u64) % 2 == 1 {
         msg.extend_from_slice(MAGIC);
-        let start = msg.len();
-        msg.resize(start + SENDER_TRAILER - MAGIC.len(), 0);
-        rng.fill(&mut msg[start..]);
+        msg.extend(rng.bytes(SENDER_TRAILER - MAGIC.len()));
     }
     msg
 }
 
 /// A genuine datagram changed so that only the key could make it authentic again: a
 /// payload byte flipped, or the trailer's counter moved on (the tag left as it was).
-fn tampered(genuine: &[u8], n: u64, rng: &mut Random) -> Vec<u8> {
+fn tampered(genuine: &[u8], n: u64, rng: &mut Rng) -> Vec<u8> {
     let mut d = genuine.to_vec();
     let trailer = d.len().saturating_sub(SENDER_TRAILER);
     if n % 2 == 0 && d.get(trailer..trailer + 4) == Some(MAGIC) {
         let counter = trailer + 12;
         let moved = u64::from_be_bytes(d[counter..counter + 8].try_into().unwrap())
-            .wrapping_add(1 + rng.next() % 1000);
+            .wrapping_add(1 + rng.next_u64() % 1000);
         d[counter..counter + 8].copy_from_slice(&moved.to_be_bytes());
     } else if trailer > 2 {
-        let at = 2 + (rng.next() as usize) % (trailer - 2);
-        d[at] ^= 1 << (rng.next() % 8);
+        let at = 2 + (rng.next_u64() as usize) % (trailer - 2);
+        d[at] ^= 1 << (rng.next_u64() % 8);
     } else {
         d.push(0);
     }
@@ -251,12 +126,12 @@ fn sniffer(port: u16, group: Option<Ipv4Addr>) -> Result<UdpSocket, String> {
 }
 
 fn run(o: &Options) -> Result<(), String> {
-    let raw = RawSender::open()?;
+    let raw = RawUdp::spoofing().map_err(|e| format!("raw socket: {e} (root is needed)"))?;
     let sniff = o.sniff.map(|p| sniffer(p, o.group)).transpose()?;
     let mut genuine: Vec<Vec<u8>> = Vec::new();
     let mut sent = vec![0u64; o.to.len()];
     let (mut forgeries, mut replays, mut tamper, mut sniffed) = (0u64, 0u64, 0u64, 0u64);
-    let mut rng = Random(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let gap = Duration::from_secs_f64(1.0 / f64::from(o.pps));
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(o.seconds);
@@ -271,7 +146,7 @@ fn run(o: &Options) -> Result<(), String> {
                     if genuine.len() < 256 {
                         genuine.push(buf[..len].to_vec());
                     } else {
-                        let i = (rng.next() % 256) as usize;
+                        let i = (rng.next_u64() % 256) as usize;
                         genuine[i] = buf[..len].to_vec();
                     }
                 }
@@ -282,11 +157,11 @@ fn run(o: &Options) -> Result<(), String> {
         let payload = match (n % 3, genuine.is_empty()) {
             (1, false) => {
                 replays += 1;
-                genuine[(rng.next() as usize) % genuine.len()].clone()
+                genuine[(rng.next_u64() as usize) % genuine.len()].clone()
             }
             (2, false) => {
                 tamper += 1;
-                let g = (rng.next() as usize) % genuine.len();
+                let g = (rng.next_u64() as usize) % genuine.len();
                 tampered(&genuine[g], n / 3, &mut rng)
             }
             _ => {
@@ -295,7 +170,7 @@ fn run(o: &Options) -> Result<(), String> {
             }
         };
         for (to, count) in o.to.iter().zip(&mut sent) {
-            if raw.send(o.from, *to, &payload) {
+            if raw.send(o.from, *to, &payload).is_ok() {
                 *count += 1;
             }
         }
