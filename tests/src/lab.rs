@@ -85,6 +85,9 @@ const NFT_CHAIN: &str = "impair";
 /// Seconds `timeout(1)` waits after its TERM before it sends KILL.
 const KILL_AFTER_SECS: u64 = 2;
 const POLL: Duration = Duration::from_millis(10);
+/// How long a killed group may take to die (a process in uninterruptible sleep dies only
+/// when its I/O ends).
+const GROUP_EXIT_LIMIT: Duration = Duration::from_secs(5);
 /// tcpdump only lives as long as its `Capture`; this bound matters only if the test process
 /// itself dies without unwinding.
 const CAPTURE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -1323,9 +1326,18 @@ impl<'lab> Proc<'lab> {
         }
         // The leader is a zombie until reaped, which keeps its group id from being reused:
         // the last safe moment to sweep up whatever it left behind in the group.
-        // SAFETY: plain syscall on a group we own.
-        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        self.kill_group();
         self.reap()
+    }
+
+    /// SIGKILLs its whole group and waits (bounded) until none of it is alive. Only the
+    /// leader, timeout(1), is our child: reaping it says nothing about the program under
+    /// it, which may still hold its sockets for a moment, so that the same program
+    /// started again at once would find its port in use.
+    fn kill_group(&self) {
+        // SAFETY: plain syscall; the leader is not reaped yet, so the group is still ours.
+        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        let _ = wait_until(GROUP_EXIT_LIMIT, || !group_alive(self.pid));
     }
 
     fn reap(&mut self) -> io::Result<Option<ExitStatus>> {
@@ -1409,8 +1421,7 @@ impl<'lab> Proc<'lab> {
             return Ok(status);
         }
         self.killed_by_harness = true;
-        // SAFETY: plain syscall; the leader is not reaped yet, so the group is still ours.
-        unsafe { libc::kill(-self.pid, libc::SIGKILL) };
+        self.kill_group();
         Ok(self.reap()?.expect("reap returns a status"))
     }
 
@@ -1485,6 +1496,31 @@ impl Drop for Proc<'_> {
             let _ = self.kill();
         }
     }
+}
+
+/// Whether any process of group `pgid` is alive (zombies count as dead: they hold no
+/// sockets or files any more).
+fn group_alive(pgid: libc::pid_t) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // After the parenthesised command name: state, ppid, pgrp.
+        let mut fields = stat
+            .rsplit_once(") ")
+            .map_or("", |(_, rest)| rest)
+            .split(' ');
+        let state = fields.next().and_then(|f| f.chars().next());
+        let pgrp = fields.nth(1).and_then(|f| f.parse::<libc::pid_t>().ok());
+        pgrp == Some(pgid) && !matches!(state, Some('Z' | 'X'))
+    })
 }
 
 #[cfg(target_os = "linux")]

@@ -52,6 +52,15 @@ fn exit_code(p: &mut Proc<'_>, within: Duration) -> Option<i32> {
     status.code().or(status.signal().map(|s| 128 + s))
 }
 
+/// Waits for our receiver to be given number #0, and shows its stderr if it is not.
+#[track_caller]
+fn expect_connected(p: &mut Proc<'_>) {
+    let connected = p
+        .wait_for_stderr("Connected as #0", Duration::from_secs(10))
+        .unwrap();
+    assert!(connected, "[{}] not connected:\n{}", p.label(), p.stderr());
+}
+
 /// Our receiver failed as it must: non-zero, `INCOMPLETE` (or no output), never
 /// `Transfer complete` or `verified`.
 #[track_caller]
@@ -429,14 +438,10 @@ fn a_receiver_restarted_during_negotiation_gets_the_image() {
     let input = r.input("in.img", 3_000_000, 11);
     let mut tx = r.sender(Impl::Ours, &["--nokbd", "--min-receivers", "2"], &input);
     let mut first = r.receiver(1, Impl::Ours, &["--nokbd"]);
-    assert!(first
-        .wait_for_stderr("Connected as #0", Duration::from_secs(10))
-        .unwrap());
+    expect_connected(&mut first);
     first.kill().unwrap();
     let mut again = r.receiver(1, Impl::Ours, &["--nokbd"]);
-    assert!(again
-        .wait_for_stderr("Connected as #0", Duration::from_secs(10))
-        .unwrap());
+    expect_connected(&mut again);
     let mut other = r.receiver(2, Impl::Debian, &["--nokbd"]);
     {
         let mut all = [&mut tx, &mut again, &mut other];
