@@ -1268,8 +1268,14 @@ udpc_result udpc_sender_handle_timeout(udpc_sender *tx, uint64_t now_us);
 udpc_result udpc_sender_poll_timeout(udpc_sender *tx, uint64_t now_us, uint64_t *deadline_us);
 
 /*
- The next datagram, written into `buf` (16 + block size bytes suffice, and at least 323
- with an identity: a CONNECT_REPLY with the longest name; 36 more with a key), with its length and
+ The room `udpc_sender_poll_transmit` needs for any datagram, into `*len`: 16 + the
+ block size, at least 512 (the longest control message), and 36 more with a key.
+ */
+udpc_result udpc_sender_max_datagram_len(const udpc_sender *tx, size_t *len);
+
+/*
+ The next datagram, written into `buf` (at least `udpc_sender_max_datagram_len` bytes,
+ else `UDPC_ERR_BUFFER_TOO_SMALL` and the datagram stays due), with its length and
  destination; `UDPC_NOTHING` when nothing may be sent now.
  */
 udpc_result udpc_sender_poll_transmit(udpc_sender *tx,

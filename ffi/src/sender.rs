@@ -419,8 +419,25 @@ pub extern "C" fn udpc_sender_poll_timeout(
     )
 }
 
-/// The next datagram, written into `buf` (16 + block size bytes suffice, and at least 323
-/// with an identity: a CONNECT_REPLY with the longest name; 36 more with a key), with its length and
+/// The room `udpc_sender_poll_transmit` needs for any datagram, into `*len`: 16 + the
+/// block size, at least 512 (the longest control message), and 36 more with a key.
+#[no_mangle]
+pub extern "C" fn udpc_sender_max_datagram_len(
+    tx: *const udpc_sender,
+    len: *mut usize,
+) -> udpc_result {
+    guard(|| {
+        let tx = non_null!(tx);
+        if len.is_null() {
+            return udpc_result::UDPC_ERR_NULL;
+        }
+        put(len, tx.inner.max_datagram_len());
+        udpc_result::UDPC_OK
+    })
+}
+
+/// The next datagram, written into `buf` (at least `udpc_sender_max_datagram_len` bytes,
+/// else `UDPC_ERR_BUFFER_TOO_SMALL` and the datagram stays due), with its length and
 /// destination; `UDPC_NOTHING` when nothing may be sent now.
 #[no_mangle]
 pub extern "C" fn udpc_sender_poll_transmit(
@@ -434,6 +451,9 @@ pub extern "C" fn udpc_sender_poll_transmit(
 ) -> udpc_result {
     guard(|| {
         let tx = non_null_mut!(tx);
+        if buf_len < tx.inner.max_datagram_len() {
+            return udpc_result::UDPC_ERR_BUFFER_TOO_SMALL;
+        }
         let buf = bytes_mut!(buf, buf_len);
         match tx.inner.poll_transmit(Instant(now_us), buf) {
             Some(t) => {

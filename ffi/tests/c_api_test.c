@@ -604,7 +604,7 @@ static void test_sender_smoke(void)
     udpc_sender *tx = NULL;
     udpc_message m;
     uint8_t *buf;
-    size_t n, len = 0;
+    size_t n, len = 0, room = 0;
     uint32_t to = 0;
     uint16_t port = 0;
     void *mem;
@@ -620,9 +620,13 @@ static void test_sender_smoke(void)
     CHECK_EQ(udpc_sender_init(mem, n - 1, &cfg, 1000, &tx), UDPC_ERR_BUFFER_TOO_SMALL);
     CHECK_EQ(udpc_sender_init(mem, n, &cfg, 1000, &tx), UDPC_OK);
     if (tx) {
-        CHECK_EQ(udpc_sender_poll_transmit(tx, 1000, buf, 16u + cfg.block_size, &len, &to,
-                                           &port),
-                 UDPC_OK);
+        CHECK_EQ(udpc_sender_max_datagram_len(tx, NULL), UDPC_ERR_NULL);
+        CHECK_EQ(udpc_sender_max_datagram_len(tx, &room), UDPC_OK);
+        CHECK_EQ(room, 16u + cfg.block_size);
+        /* A buffer one byte short is refused, and the HELLO stays due. */
+        CHECK_EQ(udpc_sender_poll_transmit(tx, 1000, buf, room - 1, &len, &to, &port),
+                 UDPC_ERR_BUFFER_TOO_SMALL);
+        CHECK_EQ(udpc_sender_poll_transmit(tx, 1000, buf, room, &len, &to, &port), UDPC_OK);
         CHECK_EQ(len, 28);
         CHECK(buf[0] == 0x05 && buf[1] == 0x00);
         CHECK_EQ(to, ip("10.0.0.255"));

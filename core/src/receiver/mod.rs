@@ -392,6 +392,10 @@ impl<'s> Receiver<'s> {
     /// [`max_datagram_len`](Self::max_datagram_len) bytes), with its
     /// destination. `None` when nothing is pending (or `buf` is too small).
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Transmit> {
+        // Too short: the datagram stays queued rather than being lost.
+        if buf.len() < self.max_datagram_len() {
+            return None;
+        }
         let pending = self.transmits.pop_front()?;
         let sender = self.session.map(|s| s.sender);
         let (destination, encoded) = match &pending {

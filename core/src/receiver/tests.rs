@@ -143,6 +143,20 @@ fn first_connect_req_goes_to_the_rendezvous_at_p_plus_1_with_capabilities_and_rc
 }
 
 #[test]
+fn a_buffer_too_short_for_the_largest_datagram_gets_nothing_and_loses_nothing() {
+    let mut storage = [0u8; STORAGE];
+    let mut rx = Receiver::new(config(), &mut storage, t(0));
+    let mut buf = [0u8; 256];
+    let room = rx.max_datagram_len();
+    assert!(rx.poll_transmit(&mut buf[..room - 1]).is_none());
+    let transmit = rx
+        .poll_transmit(&mut buf[..room])
+        .expect("the CONNECT_REQ, still due");
+    assert_eq!(transmit.destination, SocketAddrV4::new(BCAST, 9001));
+    assert_eq!(&buf[..2], &[0, 3]);
+}
+
+#[test]
 fn an_unanswered_connect_req_is_repeated_every_second() {
     let mut storage = [0u8; STORAGE];
     let mut rx = Receiver::new(config(), &mut storage, t(0));

@@ -474,9 +474,10 @@ impl<'s> Sender<'s> {
     /// The next datagram: written into `buf` (at least
     /// [`max_datagram_len`](Self::max_datagram_len) bytes), with its
     /// destination. `None` when nothing may be sent now: wait for a datagram, input, or
-    /// [`poll_timeout`](Self::poll_timeout).
+    /// [`poll_timeout`](Self::poll_timeout). A shorter `buf` gets `None` too, and what was
+    /// due stays due: nothing is dropped for want of room.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if self.is_closed() {
+        if self.is_closed() || buf.len() < self.max_datagram_len() {
             return None;
         }
         self.paced_until = None;

@@ -79,7 +79,7 @@ const STORAGE: usize = 3 * 64 * 64;
 fn the_first_hello_is_05_00_and_announces_the_data_group_with_zeros_elsewhere() {
     let mut storage = [0u8; STORAGE];
     let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
-    let mut buf = [0xAAu8; 64];
+    let mut buf = [0xAAu8; 1600];
     let tr = tx.poll_transmit(t(0), &mut buf).unwrap();
     assert_eq!(tr.destination, SocketAddrV4::new(BCAST, 9000));
     assert_eq!(
@@ -94,7 +94,7 @@ fn a_refusal_for_pacing_always_leaves_a_deadline() {
     c.max_bitrate = Some(1_000_000);
     let mut storage = [0u8; STORAGE];
     let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
-    let mut buf = [0u8; 128];
+    let mut buf = [0u8; 1600];
     // The bucket starts empty: the HELLO must wait, and the wait must be reported even
     // when asked after it is over (a caller would otherwise sleep without a deadline).
     assert!(tx.poll_transmit(t(0), &mut buf).is_none());
@@ -132,7 +132,7 @@ fn a_slice_is_block_aligned_the_short_tail_travels_alone_and_a_zero_byte_slice_e
 fn a_connect_req_gets_a_reply_with_its_client_number_and_a_repeat_the_same_number() {
     let mut storage = [0u8; STORAGE];
     let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 1600];
     tx.poll_transmit(t(0), &mut buf).unwrap(); // the HELLO
     let other = SocketAddrV4::new(Ipv4Addr::new(10, 66, 0, 12), 9000);
     for from in [RX, other, RX] {
@@ -155,7 +155,7 @@ fn pointopoint_refuses_a_second_receiver_with_minus_1() {
     c.pointopoint = PointToPoint::Always;
     let mut storage = [0u8; STORAGE];
     let mut tx = Sender::new(c, &mut storage, t(0)).unwrap();
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 1600];
     tx.poll_transmit(t(0), &mut buf).unwrap();
     connect(&mut tx, t(1), RX);
     connect(
@@ -175,7 +175,7 @@ fn min_receivers_starts_after_two_quiet_seconds() {
     connect(&mut tx, t(1000), RX);
     // Wake-ups come every second for the repeated HELLO; the start waits for 2 s of quiet.
     let mut now = t(1000);
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 1600];
     while !tx.is_transferring() {
         let at = tx.poll_timeout(now).unwrap();
         assert!(at <= t(3000), "no start by {at:?}");
@@ -190,7 +190,7 @@ fn min_receivers_starts_after_two_quiet_seconds() {
 fn the_hello_is_repeated_every_second_while_negotiating() {
     let mut storage = [0u8; STORAGE];
     let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; 1600];
     let mut hellos = heapless::Vec::<Instant, 8>::new();
     let mut now = t(0);
     while now < t(3500) {
@@ -329,7 +329,7 @@ fn reqacks(tx: &mut Sender, now: Instant, input: &mut &[u8]) -> heapless::Vec<u3
 }
 
 fn send(tx: &mut Sender, now: Instant, from: SocketAddrV4, message: Message) {
-    let mut buf = [0u8; 160];
+    let mut buf = [0u8; 1600];
     let len = message.encode(&mut buf).unwrap();
     tx.handle_datagram(now, from, &buf[..len]);
 }
@@ -453,4 +453,18 @@ fn a_silent_receiver_is_dropped_for_silence_or_for_retries_whichever_comes_first
         dropped_record(c).status,
         ReceiverStatus::Dropped(DropReason::RetriesExhausted)
     );
+}
+
+#[test]
+fn a_buffer_too_short_for_the_largest_datagram_gets_nothing_and_loses_nothing() {
+    let mut storage = [0u8; STORAGE];
+    let mut tx = Sender::new(small(), &mut storage, t(0)).unwrap();
+    let room = tx.max_datagram_len();
+    let mut buf = [0u8; 1600];
+    assert!(tx.poll_transmit(t(0), &mut buf[..room - 1]).is_none());
+    let hello = tx
+        .poll_transmit(t(0), &mut buf[..room])
+        .expect("the HELLO, still due");
+    assert_eq!(&buf[..2], &[5, 0]);
+    assert_eq!(hello.destination, SocketAddrV4::new(BCAST, 9000));
 }
