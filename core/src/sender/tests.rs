@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::wire::{Bitmap1024, ConnectReq, SliceOk};
+use core::net::Ipv4Addr;
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 1);
 const BCAST: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 255);
