@@ -5,6 +5,7 @@ use super::*;
 use crate::fec::{Encoder, FecConfig, Kernel};
 use crate::time::Duration;
 use crate::wire::{ConnectReply, Data, Fec, Hello, HelloKind};
+use core::net::Ipv4Addr;
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 11);
 const BCAST: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 255);

@@ -6,6 +6,7 @@ use super::*;
 use crate::extension::integrity::stream_checksum;
 use crate::extension::{Record, SliceCheck, StreamCheck, TrailerWriter, VERIFIED};
 use crate::wire::{ConnectReply, Data, Fec, Hello, HelloKind};
+use core::net::Ipv4Addr;
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 11);
 const BCAST: Ipv4Addr = Ipv4Addr::new(10, 66, 0, 255);
