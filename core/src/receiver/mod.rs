@@ -33,7 +33,7 @@ pub use event::{Connection, Event, NotVerifiedReason, ReceiverError};
 use crate::extension::integrity::StreamDigest;
 use crate::extension::{trailing_bytes, StreamName, Trailer, VERIFIED};
 use crate::fec;
-use crate::time::Instant;
+use crate::time::{earliest, Instant};
 use crate::transmit::Transmit;
 use crate::wire::{
     Bitmap1024, Capabilities, ConnectReq, Message, Reqack, Retransmit, SliceOk,
@@ -561,11 +561,4 @@ fn slot_region_mut<'a>(storage: &'a mut [u8], session: &Session, index: usize) -
     storage
         .get_mut(slot_range(session, index))
         .unwrap_or(&mut [])
-}
-
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }

@@ -37,7 +37,7 @@ pub use record::{DropReason, ReceiverRecord, ReceiverStatus};
 
 use crate::extension::{Identity, StreamCheck};
 use crate::fec::{Encoder, FecConfig, Kernel};
-use crate::time::{Duration, Instant};
+use crate::time::{earliest, Duration, Instant};
 use crate::wire::{Capabilities, HelloKind, Message, MAX_BLOCKS_PER_SLICE};
 use authentication::SenderAuth;
 use core::net::SocketAddrV4;
@@ -452,6 +452,8 @@ impl<'s> Sender<'s> {
         self.phase == Phase::Transferring && !self.input_ended && self.x.is_none()
     }
 
+    // ---- what every phase queues: failures, controls, events ----
+
     fn fail(&mut self, error: SenderError) {
         self.phase = Phase::Failed;
         self.event(Event::Failed(error));
@@ -536,11 +538,4 @@ fn initial_slice_size(config: &SenderConfig) -> (u16, u16, bool) {
         (None, None) => (130, true),
     };
     (initial.clamp(min.min(max), max), max, doubling)
-}
-
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
