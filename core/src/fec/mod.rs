@@ -43,6 +43,7 @@ mod error;
 mod geometry;
 pub mod gf256;
 mod kernels;
+mod solve;
 
 pub use decoder::{Column, Decoder, FecBlock, FecRow};
 pub use encoder::Encoder;
