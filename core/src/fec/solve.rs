@@ -30,7 +30,7 @@ use super::MAX_STRIPE_BLOCKS;
 impl Decoder {
     /// Steps 2–3 with a copy: inverts M, copies every F_t (the `cells`, full blocks) into
     /// the scratch after the matrix, and overwrites the cells with
-    /// D_{m_u} = Σ_t M⁻¹[u][t] · F_t. Needs `e² + e × blockSize` bytes of scratch.
+    /// `D_{m_u} = Σ_t M⁻¹[u][t] · F_t`. Needs `e² + e × blockSize` bytes of scratch.
     pub(super) fn solve_staged(
         &mut self,
         cells: &mut [&mut [u8]],
