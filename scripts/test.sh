@@ -66,8 +66,9 @@ elif [ -n "${UDPCAST_REQUIRE_LAB:-}" ]; then
 else
   echo "!!! SKIPPED: the loss matrix needs root" >&2
 fi
-step "fuzzing, the CI slice: seeds and regressions replayed, then every target for 20 s"
-(cd fuzz && cargo test --quiet)
+step "fuzzing, the CI slice: the harness formatted and lint-clean, seeds and regressions replayed, then every target for 20 s"
+# fuzz/ is a workspace of its own: the format and clippy steps above do not reach it.
+(cd fuzz && cargo fmt --all -- --check && cargo clippy --all-targets -- -D warnings && cargo test --quiet)
 scripts/fuzz.sh 20
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

@@ -89,6 +89,28 @@ impl<'a> Input<'a> {
         let n = usize::from(self.u16());
         self.bytes(n)
     }
+
+    /// Flips, overwrites, cuts or extends a datagram as the input says.
+    pub fn mutate(&mut self, datagram: &mut Vec<u8>) {
+        for _ in 0..1 + self.below(4) {
+            let at = self.below16(datagram.len().max(1));
+            match self.u8() % 4 {
+                0 => {
+                    if let Some(b) = datagram.get_mut(at) {
+                        *b ^= 1 << self.below(8);
+                    }
+                }
+                1 => {
+                    let v = self.u8();
+                    if let Some(b) = datagram.get_mut(at) {
+                        *b = v;
+                    }
+                }
+                2 => datagram.truncate(at),
+                _ => datagram.extend_from_slice(self.short_bytes()),
+            }
+        }
+    }
 }
 
 /// Writes fields in the format [`Input`] reads: used to make seed corpora.

@@ -1,7 +1,6 @@
 //! The script of `receiver`: the actions that follow the header, decoded from the fuzz
 //! input, and the addresses datagrams come from.
 
-use super::peer::mutate;
 use super::{Harness, OTHER_RECEIVER, ROGUE, SENDER, WRONG_PORT};
 use crate::input::Input;
 use std::net::SocketAddrV4;
@@ -113,7 +112,7 @@ impl Harness<'_> {
                     3 => self.fec(input, None, None),
                     _ => self.reqack(input, None),
                 };
-                mutate(input, &mut datagram);
+                input.mutate(&mut datagram);
                 self.deliver_foreign(from, &datagram);
             }
             op::WHOLE_SLICE => self.whole_slice(input),

@@ -1,7 +1,7 @@
 //! The script of `sender`: the header that configures the sender, and the actions that
 //! follow it, decoded from the fuzz input.
 
-use super::peer::{mutate, signal};
+use super::peer::signal;
 use super::{Harness, BCAST, GROUP, ME};
 use crate::input::Input;
 use udpcast_core::extension::{Identity, StreamName};
@@ -174,7 +174,7 @@ impl Harness<'_> {
                     3 => signal(Message::Go),
                     _ => signal(Message::Disconnect),
                 };
-                mutate(input, &mut datagram);
+                input.mutate(&mut datagram);
                 self.deliver(from, &datagram);
             }
             op::ANSWER_ALL => {

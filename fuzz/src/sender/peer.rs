@@ -135,25 +135,3 @@ pub(super) fn signal(message: Message<'_>) -> Vec<u8> {
     message.encode(&mut buf).expect("fits");
     buf
 }
-
-/// Flips, overwrites, cuts or extends a datagram as the input says.
-pub(super) fn mutate(input: &mut Input<'_>, datagram: &mut Vec<u8>) {
-    for _ in 0..1 + input.below(4) {
-        let at = input.below16(datagram.len().max(1));
-        match input.u8() % 4 {
-            0 => {
-                if let Some(b) = datagram.get_mut(at) {
-                    *b ^= 1 << input.below(8);
-                }
-            }
-            1 => {
-                let v = input.u8();
-                if let Some(b) = datagram.get_mut(at) {
-                    *b = v;
-                }
-            }
-            2 => datagram.truncate(at),
-            _ => datagram.extend_from_slice(input.short_bytes()),
-        }
-    }
-}
