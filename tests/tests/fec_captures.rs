@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use udpcast_core::fec::{Decoder, Encoder, FecBlock, FecConfig, Kernel, KernelKind, SliceGeometry};
 use udpcast_core::wire::Message;
+use udpcast_tests::lab::SplitMix64;
 use udpcast_tests::{fixtures, pcap};
 
 const BLOCK_SIZE: usize = 1456;
@@ -203,25 +204,6 @@ fn every_fec_payload_with_data_is_recomputed_bit_for_bit() {
     );
 }
 
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, (self.next() % (i as u64 + 1)) as usize);
-        }
-    }
-}
-
 /// Rebuilds one slice from its DATA blocks minus `erase` and the FEC blocks in `fec`,
 /// returning the slice's bytes and how many blocks the decoder rebuilt.
 fn decode(
@@ -265,7 +247,7 @@ fn files_rebuilt_after_maximal_erasure_match_the_inputs() {
         let want = expected_sha256(input);
         assert_eq!(want, sha256_hex(&fixtures::input(input)), "fixture {input}");
         for seed in 1..=4u64 {
-            let mut rng = Rng(seed);
+            let mut rng = SplitMix64(seed);
             let kernels = kernels();
             let kernel = kernels[seed as usize % kernels.len()];
             let mut decoder = Decoder::new(BLOCK_SIZE, kernel).unwrap();

@@ -66,7 +66,7 @@ use std::time::{Duration, Instant};
 pub use builder::LabBuilder;
 pub use capture::{Capture, CaptureFile};
 pub use command::{Input, LabCommand};
-pub use data::{random_bytes, sha256_file, sha256_hex, wait_until, write_random_file};
+pub use data::{random_bytes, sha256_file, sha256_hex, wait_until, write_random_file, SplitMix64};
 pub use host::Host;
 pub use loss::{Loss, LossCounters, LossRule};
 pub use process::{expect_all_success, Proc};
