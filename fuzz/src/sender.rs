@@ -26,7 +26,6 @@ pub mod script;
 mod tests;
 
 pub use actions::op;
-pub(crate) use oracle::brief;
 pub use script::seed_transfer;
 
 use crate::input::Input;

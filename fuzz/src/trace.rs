@@ -2,6 +2,7 @@
 //! `FUZZ_TRACE=1 fuzz/target/x86_64-unknown-linux-gnu/release/<target> <file>`.
 
 use std::sync::OnceLock;
+use udpcast_core::wire::Message;
 
 /// Whether tracing is on.
 pub fn enabled() -> bool {
@@ -17,4 +18,29 @@ macro_rules! trace {
             eprintln!($($arg)*);
         }
     };
+}
+
+/// A message in a line, for traces.
+pub fn brief(message: &Message<'_>) -> String {
+    match message {
+        Message::Data(d) => format!("DATA slice {} block {} bytes {}", d.slice, d.block, d.bytes),
+        Message::Fec(f) => format!(
+            "FEC slice {} block {} bytes {} stripes {}",
+            f.slice, f.block, f.bytes, f.stripes
+        ),
+        Message::Reqack(r) => format!(
+            "REQACK slice {} bytes {} rxmit {} ready {:?}",
+            r.slice,
+            r.bytes,
+            r.rxmit,
+            r.ready.iter().collect::<Vec<_>>()
+        ),
+        Message::Retransmit(r) => format!(
+            "RETRANSMIT slice {} rxmit {} received {} blocks",
+            r.slice,
+            r.rxmit,
+            r.received.len()
+        ),
+        other => format!("{other:?}"),
+    }
 }

@@ -11,7 +11,7 @@ impl Harness<'_> {
     pub(super) fn deliver(&mut self, from: SocketAddrV4, datagram: &[u8]) {
         crate::trace!(
             "  <- {from} {:?}",
-            Message::parse(datagram).map(|m| crate::sender::brief(&m))
+            Message::parse(datagram).map(|m| crate::trace::brief(&m))
         );
         self.rx.handle_datagram(self.now, from, datagram);
         self.drain();

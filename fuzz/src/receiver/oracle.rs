@@ -50,7 +50,7 @@ impl Harness<'_> {
             assert!(sent <= 64, "the receiver keeps sending");
             let message =
                 Message::parse(&buf[..t.len]).expect("the receiver sends udpcast messages");
-            crate::trace!("  -> {} {}", t.destination, crate::sender::brief(&message));
+            crate::trace!("  -> {} {}", t.destination, crate::trace::brief(&message));
             assert_eq!(
                 t.destination.port(),
                 9001,

@@ -1,8 +1,9 @@
 //! Driving `sender`'s [`Sender`](udpcast_core::sender::Sender): datagrams in, input fed,
 //! the clock moved, and after each call everything polled out of it for the checks.
 
-use super::{brief, Harness, MAX_BURST, MAX_INPUT, MAX_INPUT_BLOCKS};
+use super::{Harness, MAX_BURST, MAX_INPUT, MAX_INPUT_BLOCKS};
 use crate::stream::content;
+use crate::trace::brief;
 use std::net::SocketAddrV4;
 use udpcast_core::time::Duration;
 use udpcast_core::wire::Message;

@@ -140,7 +140,7 @@ impl Harness<'_> {
 
     pub(super) fn inspect(&mut self, destination: SocketAddrV4, datagram: &[u8]) {
         let message = Message::parse(datagram).expect("the sender sends udpcast messages");
-        crate::trace!("  -> {destination} {}", brief(&message));
+        crate::trace!("  -> {destination} {}", crate::trace::brief(&message));
         let bs = usize::from(self.config.block_size);
         let rendezvous = SocketAddrV4::new(BCAST, self.config.portbase);
         match message {
@@ -274,30 +274,5 @@ impl Harness<'_> {
             destination, expected,
             "slice data to another destination than announced"
         );
-    }
-}
-
-/// A message in a line, for traces.
-pub(crate) fn brief(message: &Message<'_>) -> String {
-    match message {
-        Message::Data(d) => format!("DATA slice {} block {} bytes {}", d.slice, d.block, d.bytes),
-        Message::Fec(f) => format!(
-            "FEC slice {} block {} bytes {} stripes {}",
-            f.slice, f.block, f.bytes, f.stripes
-        ),
-        Message::Reqack(r) => format!(
-            "REQACK slice {} bytes {} rxmit {} ready {:?}",
-            r.slice,
-            r.bytes,
-            r.rxmit,
-            r.ready.iter().collect::<Vec<_>>()
-        ),
-        Message::Retransmit(r) => format!(
-            "RETRANSMIT slice {} rxmit {} received {} blocks",
-            r.slice,
-            r.rxmit,
-            r.received.len()
-        ),
-        other => format!("{other:?}"),
     }
 }
