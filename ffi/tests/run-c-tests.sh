@@ -23,7 +23,7 @@ cflags="-std=c99 -Wall -Wextra -Werror -pedantic -g -Iinclude"
 if ! command -v valgrind >/dev/null 2>&1; then
     echo "valgrind not found: using AddressSanitizer" >&2
 fi
-for test in c_api_test verification_test authentication_test; do
+for test in c_api_test verification_test authentication_test auth_settings_test; do
     out="target/$profile/$test"
     if command -v valgrind >/dev/null 2>&1; then
         cc $cflags "ffi/tests/$test.c" "$lib" -lpthread -ldl -lm -o "$out"
