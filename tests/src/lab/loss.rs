@@ -13,15 +13,25 @@ const NFT_TABLE: &str = "lab";
 const NFT_CHAIN: &str = "impair";
 
 /// A share of UDP frames to drop in the switch, for [`Lab::add_loss`]. Each forwarded copy
-/// is dropped independently with probability `permille`/1000, so a multicast frame flooded
-/// to several hosts may reach some and not others, like on a real lossy network.
+/// is dropped on its own, so a multicast frame flooded to several hosts may reach some and
+/// not others, like on a real lossy network.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Loss {
     toward: Option<Vec<usize>>,
     destination: Option<Ipv4Addr>,
-    permille: u32,
+    share: Share,
     ports: (u16, u16),
+}
+
+/// Which of the matching frames a [`Loss`] drops.
+#[derive(Clone, Copy, Debug)]
+enum Share {
+    /// Each with probability `permille`/1000.
+    Permille(u32),
+    /// Exactly every `n`-th: a loss that never bunches up, for tests whose FEC must repair
+    /// every stripe (a random 2 % sometimes takes more than a stripe's redundancy).
+    EveryNth(u64),
 }
 
 impl Loss {
@@ -35,8 +45,17 @@ impl Loss {
         Loss {
             toward: Some(hosts.to_vec()),
             destination: None,
-            permille,
+            share: Share::Permille(permille),
             ports: default_ports(),
+        }
+    }
+
+    /// Drop exactly every `n`-th of the frames the switch sends toward host `host`: with
+    /// `n` = 50, a stripe of 8x8/128 FEC (136 frames) loses at most 3 frames.
+    pub fn every_nth_toward(host: usize, n: u64) -> Self {
+        Loss {
+            share: Share::EveryNth(n),
+            ..Loss::toward(host, 0)
         }
     }
 
@@ -46,7 +65,7 @@ impl Loss {
         Loss {
             toward: None,
             destination: None,
-            permille,
+            share: Share::Permille(permille),
             ports: default_ports(),
         }
     }
@@ -94,12 +113,16 @@ impl Lab {
         let nft = find_program("nft").ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, "`nft` (nftables) is not installed")
         })?;
-        if loss.permille > 1000 {
-            return Err(invalid(format!(
-                "loss of {}‰ is more than everything",
-                loss.permille
-            )));
-        }
+        let share = match loss.share {
+            Share::Permille(permille) if permille > 1000 => {
+                return Err(invalid(format!(
+                    "loss of {permille}‰ is more than everything"
+                )));
+            }
+            Share::Permille(permille) => format!("numgen random mod 1000 < {permille}"),
+            Share::EveryNth(0) => return Err(invalid("a loss of every 0th frame".to_owned())),
+            Share::EveryNth(n) => format!("numgen inc mod {n} == 0"),
+        };
         if loss.ports.0 > loss.ports.1 {
             return Err(invalid(format!(
                 "empty port range {}-{}",
@@ -134,10 +157,9 @@ impl Lab {
             "add table bridge {NFT_TABLE}\n\
              add chain bridge {NFT_TABLE} {NFT_CHAIN} {{ type filter hook forward priority 0; policy accept; }}\n\
              add rule bridge {NFT_TABLE} {NFT_CHAIN} {toward}{destination}udp dport {lo}-{hi} counter \
-             numgen random mod 1000 < {pm} counter drop comment \"{tag}\"\n",
+             {share} counter drop comment \"{tag}\"\n",
             lo = loss.ports.0,
             hi = loss.ports.1,
-            pm = loss.permille,
         );
         self.nft(&nft, &["-f", "-"], &script)?;
         self.log_command(&format!(

@@ -2,7 +2,6 @@
 //! loss and async with FEC under a steady 2 % loss, and a Debian sender started by its GO.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use udpcast_tests::lab::{self, Lab, Loss};
 
@@ -65,38 +64,6 @@ fn our_sender_to_tiny_receiver_with_5pct_loss_is_verified() {
     sync_transfer(our_sender(), 50, 103);
 }
 
-/// Exactly every `n`-th frame toward one host dropped (ports 9000-9001), by an nftables
-/// table of our own in the lab's switch namespace (gone with the lab). Unlike random loss
-/// it never bunches up, so FEC 8x8/128 can always repair a 2% loss (a random 2% loses more
-/// than a stripe can repair in a few percent of 4 MB transfers).
-fn drop_every_nth(lab: &Lab, host: usize, n: u64) {
-    let port = lab.host(host).switch_port();
-    let script = format!(
-        "add table bridge tiny_rx\n\
-         add chain bridge tiny_rx every \
-         {{ type filter hook forward priority -10; policy accept; }}\n\
-         add rule bridge tiny_rx every oifname \"{port}\" udp dport 9000-9001 \
-         numgen inc mod {n} == 0 counter drop\n"
-    );
-    let ip = lab::find_program("ip").expect("ip");
-    let nft = lab::find_program("nft").expect("nft");
-    let mut child = Command::new(ip)
-        .args(["netns", "exec", lab.switch_netns()])
-        .arg(nft)
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
-    let done = child.wait_with_output().unwrap();
-    assert!(
-        done.status.success(),
-        "nft failed: {}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-}
-
 #[test]
 fn debian_async_fec_sender_to_tiny_receiver_with_2pct_loss() {
     let Some(tiny) = tiny_receiver() else { return };
@@ -110,7 +77,7 @@ fn debian_async_fec_sender_to_tiny_receiver_with_2pct_loss() {
     let input = lab.path("in.bin");
     let out = lab.path("out.bin");
     lab::write_random_file(&input, INPUT_SIZE, 104).unwrap();
-    drop_every_nth(&lab, 1, 50);
+    let loss = lab.add_loss(&Loss::every_nth_toward(1, 50)).unwrap();
 
     let mut rx = start_tiny(&lab, &tiny, &out);
     run_sender(
@@ -129,6 +96,10 @@ fn debian_async_fec_sender_to_tiny_receiver_with_2pct_loss() {
         &input,
         &mut rx,
     );
+    assert!(
+        loss.dropped().unwrap() > 0,
+        "the every-50th loss rule dropped nothing"
+    );
     assert_same(&input, &out);
     assert_not_verified(&rx.stderr());
 }
@@ -146,7 +117,7 @@ fn our_async_fec_sender_to_passive_tiny_receiver_with_2pct_loss_is_verified() {
     let input = lab.path("in.bin");
     let out = lab.path("out.bin");
     lab::write_random_file(&input, INPUT_SIZE, 108).unwrap();
-    drop_every_nth(&lab, 1, 50);
+    let loss = lab.add_loss(&Loss::every_nth_toward(1, 50)).unwrap();
 
     let mut rx = start_tiny_with(&lab, &tiny, &["--nokbd", "--passive"], &out);
     run_sender(
@@ -164,6 +135,10 @@ fn our_async_fec_sender_to_passive_tiny_receiver_with_2pct_loss_is_verified() {
         ],
         &input,
         &mut rx,
+    );
+    assert!(
+        loss.dropped().unwrap() > 0,
+        "the every-50th loss rule dropped nothing"
     );
     assert_same(&input, &out);
     assert_verified(&rx.stderr(), &input);
